@@ -1,0 +1,86 @@
+"""The activation schema: dims, coordinates and attrs of a simulation result, in one place.
+
+Example:
+    >>> import numpy as np
+    >>> tree = build_tree(np.zeros((2, 3, 4), "float32"), {"V1": np.zeros((2, 3, 5, 6, 6), "float32")},
+    ...                   times=np.array([0.0, 2.0, 4.0]), coords={}, attrs={"dt": 2.0})
+    >>> tree["V1"]["activity"].dims
+    ('sample', 'time', 'channel', 'y', 'x')
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+import xarray as xr
+
+STIMULUS_DIMS = ("sample", "time", "channel", "y", "x")
+ACTIVITY_DIMS = ("sample", "time", "channel", "y", "x")
+REDUCED_DIMS = ("sample", "time", "channel")
+LOGIT_DIMS = ("sample", "time", "class")
+TIME_ATTRS = {"units": "ms", "long_name": "time since stimulus start"}
+
+
+def sample_coords(stimulus: xr.DataArray | None, n: int) -> dict[str, tuple]:
+    """The coordinates along ``sample`` (index and stimulus conditions) for every node."""
+    if stimulus is None or "sample" not in stimulus.coords:
+        coords: dict[str, tuple] = {"sample": ("sample", np.arange(n))}
+    else:
+        coords = {"sample": ("sample", np.asarray(stimulus["sample"].values))}
+    if stimulus is not None:
+        for name, coord in stimulus.coords.items():
+            if name != "sample" and coord.dims == ("sample",):
+                coords[name] = ("sample", np.asarray(coord.values), dict(coord.attrs))
+    return coords
+
+
+def _time_coord(times: np.ndarray) -> tuple:
+    return ("time", np.asarray(times, dtype=np.float64), dict(TIME_ATTRS))
+
+
+def activity_array(values, times, coords: Mapping[str, tuple], attrs: Mapping[str, Any] | None = None) -> xr.DataArray:
+    """Wrap (sample, time, channel[, y, x]) activity of one area with its coordinates."""
+    dims = ACTIVITY_DIMS if values.ndim == 5 else REDUCED_DIMS
+    c = {**coords, "time": _time_coord(times), "channel": ("channel", np.arange(values.shape[2]))}
+    if values.ndim == 5:
+        c["y"] = ("y", np.arange(values.shape[3]))
+        c["x"] = ("x", np.arange(values.shape[4]))
+    return xr.DataArray(values, dims=dims, coords=c, name="activity",
+                        attrs={"long_name": "activity", "units": "a.u.", **(attrs or {})})
+
+
+def build_tree(logits, recordings: Mapping[str, Any], times, coords: Mapping[str, tuple],
+               attrs: Mapping[str, Any], area_attrs: Mapping[str, Mapping] | None = None,
+               stimulus=None) -> xr.DataTree:
+    """Assemble the activation tree from arrays (numpy or dask).
+
+    Args:
+        logits: (sample, time, class).
+        recordings: Area name -> (sample, time, channel[, y, x]).
+        times: Step times in ms.
+        coords: Sample coordinates from :func:`sample_coords`.
+        attrs: Root attributes (model, config, dt, version...).
+        area_attrs: Per-area attributes.
+        stimulus: Optional (sample, time, channel, y, x) stimulus, kept as node ``stimulus``
+            (variable ``luminance``).
+    """
+    root_vars = {
+        "logits": xr.DataArray(logits, dims=LOGIT_DIMS,
+                               coords={**coords, "time": _time_coord(times), "class": ("class", np.arange(logits.shape[2]))},
+                               attrs={"long_name": "classifier logits", "units": "a.u."}),
+    }
+    nodes = {"/": xr.Dataset(root_vars, attrs=dict(attrs))}
+    if stimulus is not None:
+        # A sibling of the areas (its channel/y/x differ from theirs, so it cannot sit at the root).
+        frames = xr.DataArray(
+            stimulus, dims=STIMULUS_DIMS, name="luminance",
+            coords={**coords, "time": _time_coord(times), "channel": ("channel", np.arange(stimulus.shape[2])),
+                    "y": ("y", np.arange(stimulus.shape[3])), "x": ("x", np.arange(stimulus.shape[4]))},
+            attrs={"long_name": "stimulus luminance", "units": "a.u."})
+        nodes["/stimulus"] = xr.Dataset({"luminance": frames}, attrs={"area": "stimulus"})
+    for name, values in recordings.items():
+        # DataTree only passes indexed coordinates to children: set the sample conditions here too.
+        nodes[f"/{name}"] = xr.Dataset({"activity": activity_array(values, times, coords)},
+                                      attrs={"area": name, **dict((area_attrs or {}).get(name, {}))})
+    return xr.DataTree.from_dict(nodes)

@@ -1,0 +1,147 @@
+"""The per-step operation order of an area: vocabulary, defaults and validation.
+
+Each area runs a fixed sequence of operations on its drive at every time step. The sequence is
+declared by name when the model is built, validated there, and compiled into a list of bound
+methods (see :class:`~dynvision.layers.area.DynamicArea`), so the time loop never dispatches on
+strings.
+
+========== ==================================================================================
+operation  what it does to the running tensor ``x``
+========== ==================================================================================
+conv       feedforward convolution of the input from the area below (``x = W_ff * x``)
+conv2      second feedforward stage of a two-stage area (``mid_channels``)
+recurrence adds the recurrent term from the area's own output ``trc`` ms ago; *before* conv it
+           enters at the input, between conv and conv2 in the middle, after them at the output
+skip       adds the skip connections that target this area (each with its own delay)
+feedback   adds the feedback connections that target this area (each with its own delay)
+adapt      divides by an adaptive gain that follows the recent activity (see ``layers.gain``)
+norm       normalisation layer
+nonlinearity the activation function ``phi``
+integrate  one step of the leaky dynamics ``tau dx/dt = -x + drive`` (the area's state)
+record     the tap point that :class:`~dynvision.Simulation` records
+delay      emits the output: stores it in the area's history and passes on what was emitted
+           ``tff`` ms ago (the feedforward delay)
+pool       spatial pooling of the (delayed) feedforward output
+========== ==================================================================================
+
+The dynamics *form* fixes where ``nonlinearity`` sits relative to ``integrate``:
+
+- ``rate`` (default): ``tau dr/dt = -r + phi(drive)``; order ``... nonlinearity, integrate ...``.
+- ``voltage``: ``tau dv/dt = -v + drive``, output ``phi(v)``; ``... integrate, nonlinearity ...``.
+- ``dynvision``: ``r <- phi(r + dt/tau (drive - r))``, the DynVision update in which the state is
+  rectified every step; ``... integrate, nonlinearity ...`` (compiled into one fused step).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from dynvision.registry import UnknownNameError, check_choice, unknown_name_message
+
+OPERATIONS = (
+    "conv",
+    "conv2",
+    "recurrence",
+    "skip",
+    "feedback",
+    "adapt",
+    "norm",
+    "nonlinearity",
+    "integrate",
+    "record",
+    "delay",
+    "pool",
+)
+FORMS = ("rate", "voltage", "dynvision")
+TARGETS = ("input", "middle", "output")
+
+
+def default_operations(form: str = "rate", recurrence_target: str = "output",
+                       two_stage: bool = False) -> tuple[str, ...]:
+    """The default order for a dynamics form and recurrence target.
+
+    Example:
+        >>> default_operations("rate")
+        ('conv', 'recurrence', 'skip', 'feedback', 'adapt', 'norm', 'nonlinearity', 'integrate', 'record', 'delay', 'pool')
+    """
+    check_choice("dynamics form", form, FORMS)
+    check_choice("recurrence target", recurrence_target, TARGETS)
+    if recurrence_target == "middle" and not two_stage:
+        raise ValueError(
+            "recurrence_target='middle' enters between the two feedforward stages and needs a "
+            "two-stage area (mid_channels set, as in DyRCNNx8); use 'input' or 'output'"
+        )
+    ff = ["conv", "conv2"] if two_stage else ["conv"]
+    pos = {"input": 0, "middle": 1, "output": len(ff)}[recurrence_target]
+    ff.insert(pos, "recurrence")
+    dyn = ["nonlinearity", "integrate"] if form == "rate" else ["integrate", "nonlinearity"]
+    return (*ff, "skip", "feedback", "adapt", "norm", *dyn, "record", "delay", "pool")
+
+
+def validate_operations(order: Sequence[str], form: str = "rate", two_stage: bool = False) -> tuple[str, ...]:
+    """Check an operation order and return it as a tuple.
+
+    Raises:
+        UnknownNameError: An operation is not in :data:`OPERATIONS`.
+        ValueError: Duplicates, missing ``conv``/``integrate``/``delay``, ``conv2`` without a
+            two-stage area, or an order that contradicts the dynamics form.
+    """
+    if isinstance(order, str):
+        raise TypeError(f"operations must be a sequence of names, got the string {order!r}")
+    order = tuple(order)
+    check_choice("dynamics form", form, FORMS)
+    for op in order:
+        if op not in OPERATIONS:
+            raise UnknownNameError(unknown_name_message("operation", op, OPERATIONS))
+    dupes = sorted({op for op in order if order.count(op) > 1})
+    if dupes:
+        raise ValueError(f"operations {dupes} appear more than once in {list(order)}")
+    for required in ("conv", "integrate", "delay"):
+        if required not in order:
+            raise ValueError(f"operation order {list(order)} lacks the required operation {required!r}")
+    if "conv2" in order and not two_stage:
+        raise ValueError("operation 'conv2' needs a two-stage area (mid_channels set)")
+    if two_stage and "conv2" not in order:
+        raise ValueError(f"a two-stage area needs 'conv2' in its operation order, got {list(order)}")
+    idx = order.index
+    if "conv2" in order and idx("conv2") < idx("conv"):
+        raise ValueError(f"'conv2' must come after 'conv' in {list(order)}")
+    last_conv = idx("conv2") if "conv2" in order else idx("conv")
+    if idx("integrate") < last_conv:
+        raise ValueError(f"'integrate' must come after the feedforward convolution(s) in {list(order)}")
+    if idx("delay") < idx("integrate"):
+        raise ValueError(f"'delay' (emitting the output) must come after 'integrate' in {list(order)}")
+    if "pool" in order and idx("pool") < idx("delay"):
+        raise ValueError(f"'pool' must come after 'delay' in {list(order)}: it shapes the output sent on")
+    if "nonlinearity" in order:
+        before = idx("nonlinearity") < idx("integrate")
+        if form == "rate" and not before:
+            raise ValueError(
+                f"dynamics form 'rate' (tau dr/dt = -r + phi(drive)) needs 'nonlinearity' before "
+                f"'integrate', got {list(order)}; use form 'voltage' or 'dynvision' for phi after integration"
+            )
+        if form in ("voltage", "dynvision") and before:
+            raise ValueError(
+                f"dynamics form {form!r} applies phi after integration and needs 'nonlinearity' "
+                f"after 'integrate', got {list(order)}; use form 'rate' otherwise"
+            )
+        if form == "dynvision" and idx("nonlinearity") != idx("integrate") + 1:
+            raise ValueError(
+                f"dynamics form 'dynvision' rectifies the state each step and needs 'nonlinearity' "
+                f"right after 'integrate', got {list(order)}"
+            )
+    elif form == "dynvision":
+        raise ValueError("dynamics form 'dynvision' needs a 'nonlinearity' operation")
+    return order
+
+
+def recurrence_target_of(order: Sequence[str]) -> str:
+    """Where the recurrent term enters, read off the order: input, middle or output."""
+    if "recurrence" not in order:
+        return "output"
+    r = order.index("recurrence")
+    if r < order.index("conv"):
+        return "input"
+    if "conv2" in order and r < order.index("conv2"):
+        return "middle"
+    return "output"

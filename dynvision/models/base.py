@@ -1,0 +1,352 @@
+"""The model contract: areas in hierarchy order, a time loop, logits per step.
+
+Every dynvision model is a :class:`RecurrentModel`:
+
+- input ``(batch, time, channels, height, width)``, output logits ``(batch, time, classes)``;
+- ``areas``: an ordered ``nn.ModuleDict`` of :class:`~dynvision.layers.area.DynamicArea`
+  (V1, V2, V4, IT...), whose names are what :class:`~dynvision.Simulation` can record;
+- an input stage (normalisation, optional retina and adaptive input gain), skip and feedback
+  :class:`~dynvision.layers.connections.Connection` s with their own delays, and a linear
+  classifier on the spatially averaged output of the top area;
+- a functional state (:class:`ModelState`) so runs can start from zeros, a steady state, or
+  where another run stopped.
+
+Everything is built in ``__init__``: the parameter count never changes in a forward pass.
+
+While delays are still filling, an area reads its sources' *initial* output (zeros, or the
+steady state); the logits of the first ``sum of feedforward delays`` steps therefore reflect
+the resting network (with zero state: the classifier bias alone).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping, Sequence
+
+import torch
+from torch import nn
+
+from dynvision.dynamics import delay_steps
+from dynvision.layers.area import AreaState, DynamicArea
+from dynvision.layers.connections import Connection
+from dynvision.layers.gain import AdaptiveGain
+from dynvision.layers.retina import Retina
+from dynvision.registry import check_choice, unknown_name_message, UnknownNameError
+
+BACKGROUND = 0.5  # grey: the luminance of a blank screen in dynvision's [0, 1] convention
+
+
+@dataclass
+class ModelState:
+    """The run-time state of a model: one :class:`AreaState` per area, in area order.
+
+    Attributes:
+        areas: Area states, aligned with ``model.areas``.
+        gain: Trace of the adaptive input gain (``None`` without one).
+        t: Steps run so far (histories are indexed by absolute step).
+    """
+
+    areas: list[AreaState]
+    gain: torch.Tensor | None = None
+    t: int = 0
+
+    def map(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> "ModelState":
+        return ModelState([a.map(fn) for a in self.areas], None if self.gain is None else fn(self.gain), self.t)
+
+    def detach(self) -> "ModelState":
+        """A copy cut from the autograd graph (truncated backpropagation through time)."""
+        return self.map(torch.Tensor.detach)
+
+    def expand(self, batch: int) -> "ModelState":
+        """Broadcast a batch-1 state (e.g. a steady state) to ``batch`` samples (no copy)."""
+        return self.map(lambda x: x.expand(batch, *x.shape[1:]))
+
+    @property
+    def batch_size(self) -> int:
+        return self.areas[0].v.shape[0]
+
+
+@dataclass
+class RunOutput:
+    """What :meth:`RecurrentModel.run` returns.
+
+    Attributes:
+        logits: ``(batch, time, classes)``.
+        recordings: Area name -> ``(batch, time, channel, y, x)`` (or reduced) activity.
+        state: The state after the last step.
+    """
+
+    logits: torch.Tensor
+    recordings: dict[str, torch.Tensor] = field(default_factory=dict)
+    state: ModelState | None = None
+
+
+REDUCERS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "none": lambda x: x,
+    "mean": lambda x: x.mean(dim=(-2, -1)),
+    "center": lambda x: x[..., x.shape[-2] // 2, x.shape[-1] // 2],
+}
+
+
+def capture_config(init):
+    """Decorator for model ``__init__``: store the bound arguments in ``self.config``."""
+    sig = inspect.signature(init)
+
+    @functools.wraps(init)
+    def wrapper(self, *args, **kwargs):
+        bound = sig.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        init(self, *args, **kwargs)
+        config = {k: v for k, v in bound.arguments.items() if k != "self"}
+        self.config = {"model": type(self).__name__, **json.loads(json.dumps(config, default=_jsonable))}
+
+    return wrapper
+
+
+def _jsonable(obj):
+    if isinstance(obj, (tuple, set)):
+        return list(obj)
+    return repr(obj)
+
+
+class InputStage(nn.Module):
+    """Normalisation (grey -> 0), then an optional retina, then an optional adaptive gain.
+
+    Args:
+        channels: Stimulus channels.
+        mean: Luminance mapped to zero (the grey background by default).
+        std: Luminance difference mapped to one.
+        retina: Optional :class:`~dynvision.layers.retina.Retina`.
+        gain: Optional :class:`~dynvision.layers.gain.AdaptiveGain` (stateful, per step).
+    """
+
+    def __init__(self, channels: int, mean: float = BACKGROUND, std: float = 0.25,
+                 retina: Retina | None = None, gain: AdaptiveGain | None = None):
+        super().__init__()
+        self.register_buffer("mean", torch.full((1, channels, 1, 1), float(mean)), persistent=False)
+        self.register_buffer("std", torch.full((1, channels, 1, 1), float(std)), persistent=False)
+        self.retina, self.gain = retina, gain
+        self.out_channels = retina.out_channels if retina is not None else channels
+
+    def frames(self, x: torch.Tensor) -> torch.Tensor:
+        """The stateless part on all frames at once: (B, T, C, H, W) -> (B, T, C', H, W)."""
+        b, t = x.shape[:2]
+        f = (x.flatten(0, 1) - self.mean) / self.std
+        if self.retina is not None:
+            f = self.retina(f)
+        return f.view(b, t, *f.shape[1:])
+
+
+class RecurrentModel(nn.Module):
+    """Base class of all dynvision models (see the module docstring for the contract).
+
+    Subclasses build ``self.input_stage``, ``self.areas`` (ordered ``nn.ModuleDict``), call
+    :meth:`wire` for skip/feedback connections, and set ``self.classifier``.
+    """
+
+    config: dict
+    n_classes: int
+    input_dims: tuple[int, int, int, int]
+    dt: float
+
+    def __init__(self, n_classes: int, input_dims: Sequence[int], dt: float):
+        super().__init__()
+        input_dims = tuple(int(d) for d in input_dims)
+        if len(input_dims) != 4 or min(input_dims) < 1:
+            raise ValueError(
+                f"input_dims must be (time, channels, height, width) with positive sizes, got {input_dims}"
+            )
+        if int(n_classes) < 1:
+            raise ValueError(f"n_classes must be >= 1, got {n_classes}")
+        self.n_classes, self.input_dims, self.dt = int(n_classes), input_dims, float(dt)
+        self.connections = nn.ModuleList()
+        self._inputs_of: list[tuple[list, list]] = []
+
+    # ----------------------------------------------------------------------------------------
+    @property
+    def area_names(self) -> list[str]:
+        """Names of the areas, bottom to top (what can be recorded)."""
+        return list(self.areas.keys())
+
+    def wire(self, skip: Iterable[tuple[str, str]] = (), feedback: Iterable[tuple[str, str]] = (),
+             tsk: float = 0.0, tfb: float = 30.0, feedback_mode: str = "additive") -> None:
+        """Create skip (upwards) and feedback (downwards) connections between areas.
+
+        Args:
+            skip: (source, target) pairs with the source below the target.
+            feedback: (source, target) pairs with the source above the target.
+            tsk: Skip delay in ms (>= 0).
+            tfb: Feedback delay in ms (>= dt: the source has not run yet in the current step).
+            feedback_mode: ``"additive"`` or ``"multiplicative"`` (gain modulation).
+        """
+        check_choice("feedback mode", feedback_mode, ("additive", "multiplicative"))
+        names = self.area_names
+        for kind, pairs, delay_ms in (("skip", skip, tsk), ("feedback", feedback, tfb)):
+            for src, tgt in pairs:
+                for n in (src, tgt):
+                    if n not in self.areas:
+                        raise UnknownNameError(unknown_name_message("area", n, names))
+                up = names.index(src) < names.index(tgt)
+                if (kind == "skip") != up or src == tgt:
+                    raise ValueError(f"a {kind} connection must go {'up' if kind == 'skip' else 'down'} the "
+                                     f"hierarchy {names}, got {src} -> {tgt}")
+                steps = delay_steps(delay_ms, self.dt, "tsk" if kind == "skip" else "tfb",
+                                    minimum=0 if kind == "skip" else 1)
+                s, t = self.areas[src], self.areas[tgt]
+                c_out, size_out = t.shape_at(kind)
+                self.connections.append(Connection(src, tgt, kind, s.out_channels, c_out, s.size, size_out,
+                                                   steps, mode="additive" if kind == "skip" else feedback_mode))
+                s.history_length = max(s.history_length, steps + 1)
+        self._finish_wiring(feedback_mode)
+
+    def _finish_wiring(self, feedback_mode: str = "additive") -> None:
+        names = self.area_names
+        self._inputs_of = [([], []) for _ in names]
+        for conn in self.connections:
+            slot = 0 if conn.kind == "skip" else 1
+            self._inputs_of[names.index(conn.target)][slot].append((conn, names.index(conn.source)))
+        for i, area in enumerate(self.areas.values()):
+            skips, fbs = self._inputs_of[i]
+            area.set_connections(bool(skips), bool(fbs), "additive", feedback_mode)
+
+    # ----------------------------------------------------------------------------------------
+    def initial_state(self, batch: int, device=None, dtype=torch.float32) -> ModelState:
+        """All-zero state for ``batch`` samples."""
+        device = device or next(self.parameters()).device
+        areas = [a.initial_state(batch, device, dtype) for a in self.areas.values()]
+        gain = None
+        if self.input_stage.gain is not None:
+            c = self.input_stage.out_channels
+            gain = torch.zeros(batch, c, *self.input_dims[2:], device=device, dtype=dtype)
+        return ModelState(areas, gain, 0)
+
+    def check_input(self, x: torch.Tensor) -> None:
+        """Validate a stimulus tensor ``(batch, time, channels, height, width)``."""
+        if not torch.is_tensor(x):
+            raise TypeError(f"expected a torch.Tensor (batch, time, channels, height, width), got {type(x).__name__}")
+        _, c, h, w = self.input_dims
+        if x.ndim != 5:
+            raise ValueError(f"expected input of rank 5 (batch, time, channels, height, width), got rank "
+                             f"{x.ndim} with shape {tuple(x.shape)}")
+        if x.shape[0] == 0 or x.shape[1] == 0:
+            raise ValueError(f"empty input: shape {tuple(x.shape)} has no samples or no time steps")
+        if x.shape[2] != c:
+            raise ValueError(f"input has {x.shape[2]} channels; {type(self).__name__} was built for "
+                             f"input_dims={self.input_dims} ({c} channels)")
+        if tuple(x.shape[3:]) != (h, w):
+            raise ValueError(f"input is {tuple(x.shape[3:])} pixels; {type(self).__name__} was built for "
+                             f"{(h, w)} (input_dims={self.input_dims}); rebuild it with matching input_dims")
+        if not torch.isfinite(x).all():
+            raise ValueError("input contains non-finite values (NaN or inf)")
+
+    def _validate_record(self, record) -> dict[str, Callable]:
+        if record is None:
+            return {}
+        if isinstance(record, str):
+            record = [record]
+        if isinstance(record, Mapping):
+            items = record.items()
+        else:
+            items = [(name, "none") for name in record]
+        out = {}
+        for name, reduce in items:
+            if name not in self.areas:
+                raise UnknownNameError(unknown_name_message("area", name, self.area_names))
+            out[name] = reduce if callable(reduce) else REDUCERS[check_choice("reduction", reduce or "none", REDUCERS)]
+        return out
+
+    def run(self, x: torch.Tensor, state: ModelState | None = None, record=None) -> RunOutput:
+        """Run the time loop over all frames of ``x``.
+
+        Args:
+            x: Stimulus ``(batch, time, channels, height, width)``.
+            state: Where to start; ``None`` starts from zeros.
+            record: Area names to record, or a mapping name -> reduction (``"none"``,
+                ``"mean"``, ``"center"`` or a callable on ``(batch, C, H, W)``).
+
+        Returns:
+            Logits per step, recorded activity, and the final state.
+        """
+        self.check_input(x)
+        reducers = self._validate_record(record)
+        batch, steps = x.shape[:2]
+        if state is None:
+            state = self.initial_state(batch, x.device)
+        elif state.batch_size != batch:
+            raise ValueError(f"state holds {state.batch_size} samples but the input has {batch}")
+        areas = list(self.areas.values())
+        for area in areas:
+            area.prepare()
+        index = {name: i for i, name in enumerate(self.area_names)}
+        frames = self.input_stage.frames(x)
+        gain = self.input_stage.gain
+        features, recs = [], {name: [] for name in reducers}
+        for k in range(steps):
+            t = state.t + k
+            y = frames[:, k]
+            if gain is not None:
+                y, state.gain = gain.step(y, state.gain)
+            for i, area in enumerate(areas):
+                skips, fbs = self._inputs_of[i]
+                skip = self._gather(skips, t, state) if skips else None
+                fb = self._gather(fbs, t, state) if fbs else None
+                y = area.step(y, t, state.areas[i], skip, fb)
+            features.append(y.mean(dim=(-2, -1)))
+            for name, reduce in reducers.items():
+                recs[name].append(reduce(state.areas[index[name]].recorded))
+        state.t += steps
+        logits = self.classifier(torch.stack(features, dim=1))
+        return RunOutput(logits, {n: torch.stack(v, dim=1) for n, v in recs.items()}, state)
+
+    @staticmethod
+    def _gather(conns, t, state):
+        total = None
+        for conn, src in conns:
+            term = conn(state.areas[src].history.read(t, conn.delay))
+            total = term if total is None else total + term
+        return total
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(batch, time, classes)`` for a stimulus ``(batch, time, C, H, W)``."""
+        return self.run(x).logits
+
+    # ----------------------------------------------------------------------------------------
+    def steady_state(self, batch: int = 1, background: float = BACKGROUND, max_ms: float = 2000.0,
+                     tol: float = 1e-5, chunk_steps: int = 25) -> ModelState:
+        """The state reached under a blank (uniform ``background``) screen.
+
+        Runs blank frames in chunks until no state changes by more than ``tol`` between
+        chunks (or ``max_ms`` elapse) and returns that state, broadcast to ``batch``.
+        """
+        _, c, h, w = self.input_dims
+        device = next(self.parameters()).device
+        blank = torch.full((1, chunk_steps, c, h, w), float(background), device=device)
+        state, previous = self.initial_state(1, device), None
+        max_chunks = max(1, int(max_ms / (self.dt * chunk_steps)))
+        with torch.no_grad():
+            for _ in range(max_chunks):
+                state = self.run(blank, state).state
+                current = [a.v.clone() for a in state.areas]
+                if previous is not None and max(float((a - b).abs().max()) for a, b in zip(current, previous)) < tol:
+                    break
+                previous = current
+        return state.expand(batch) if batch != 1 else state
+
+    def fade_in_state(self, first_frame: torch.Tensor, fade_ms: float = 100.0,
+                      background: float = BACKGROUND) -> ModelState:
+        """The state after the first frame fades in from the background over ``fade_ms``.
+
+        Args:
+            first_frame: ``(batch, channels, height, width)``.
+        """
+        steps = max(1, int(round(fade_ms / self.dt)))
+        ramp = torch.linspace(0.0, 1.0, steps, device=first_frame.device).view(1, -1, 1, 1, 1)
+        frames = background + ramp * (first_frame.unsqueeze(1) - background)
+        with torch.no_grad():
+            return self.run(frames).state
+
+    def extra_repr(self) -> str:
+        return f"n_classes={self.n_classes}, input_dims={self.input_dims}, dt={self.dt:g} ms"

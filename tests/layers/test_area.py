@@ -1,0 +1,134 @@
+"""Physics of one area: analytic responses, dynamics forms, delays, fused convolutions."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from dynvision.layers.activation import make_activation
+from dynvision.layers.area import DynamicArea
+from dynvision.layers.operations import default_operations
+
+
+def identity_area(tau=5.0, dt=1.0, integrator="exponential", form="rate", activation="identity",
+                  tff=0.0, recurrence="none", trc=None, operations=None):
+    conv = nn.Conv2d(1, 1, 1, bias=False)
+    nn.init.ones_(conv.weight)
+    return DynamicArea("A", conv, in_channels=1, out_channels=1, in_size=(1, 1), size=(1, 1),
+                       operations=operations or default_operations(form), recurrence=recurrence,
+                       dt=dt, tau=tau, tff=tff, trc=trc, integrator=integrator, form=form,
+                       activation=make_activation(activation))
+
+
+@torch.no_grad()
+def drive(area, values):
+    area.prepare()
+    state = area.initial_state(1)
+    recorded, emitted = [], []
+    for t, u in enumerate(values):
+        out = area.step(torch.full((1, 1, 1, 1), float(u)), t, state)
+        recorded.append(float(state.recorded))
+        emitted.append(float(out))
+    return np.array(recorded), np.array(emitted)
+
+
+@pytest.mark.parametrize("dt", [0.5, 1.0, 2.0, 4.0])
+def test_linear_unit_follows_analytic_exponential(dt):
+    tau = 5.0
+    r, _ = drive(identity_area(tau, dt), [1.0] * int(40 / dt))
+    t = dt * np.arange(1, len(r) + 1)
+    np.testing.assert_allclose(r, 1 - np.exp(-t / tau), rtol=0.01)
+
+
+def test_rate_form_applies_phi_to_the_drive():
+    # tau dr/dt = -r + relu(u): a negative drive lets r decay to 0 and never below
+    r, _ = drive(identity_area(form="rate", activation="relu"), [1.0] * 10 + [-1.0] * 40)
+    assert r[9] > 0.8 and r.min() >= 0 and r[-1] < 1e-3
+
+
+def test_dynvision_form_rectifies_the_state_every_step():
+    # r <- relu(r + dt/tau (u - r)) with Euler: exactly the DynVision update
+    area = identity_area(form="dynvision", activation="relu", integrator="euler", dt=1.0, tau=5.0)
+    u = [1.0] * 5 + [-3.0] * 5 + [1.0] * 5
+    r, _ = drive(area, u)
+    expected, x = [], 0.0
+    for ui in u:
+        x = max(0.0, x + (1.0 / 5.0) * (ui - x))
+        expected.append(x)
+    np.testing.assert_allclose(r, expected, atol=1e-6)
+
+
+def test_voltage_form_keeps_the_unrectified_state():
+    area = identity_area(form="voltage", activation="relu", integrator="euler", dt=1.0, tau=5.0)
+    u = [1.0] * 5 + [-3.0] * 5 + [1.0] * 5
+    _, out = drive(area, u)
+    v, expected = 0.0, []
+    for ui in u:
+        v = v + 0.2 * (ui - v)
+        expected.append(max(0.0, v))
+    np.testing.assert_allclose(out, expected, atol=1e-6)
+    # and it differs from the dynvision form once the state went negative
+    r, _ = drive(identity_area(form="dynvision", activation="relu", integrator="euler", dt=1.0), u)
+    assert not np.allclose(r, expected)
+
+
+@pytest.mark.parametrize("steps", [0, 1, 3])
+def test_feedforward_delay_shifts_output_by_exactly_that_many_steps(steps):
+    dt = 2.0
+    u = [0.0] * 3 + [1.0] * 10
+    _, undelayed = drive(identity_area(dt=dt), u)
+    _, delayed = drive(identity_area(dt=dt, tff=steps * dt), u)
+    np.testing.assert_allclose(delayed[steps:], undelayed[: len(u) - steps])
+    assert np.all(delayed[: 3 + steps] == 0) and delayed[3 + steps] > 0
+
+
+def test_recurrent_delay_sets_when_recurrence_first_acts():
+    dt = 1.0
+    for trc in (1.0, 3.0):
+        area = identity_area(dt=dt, recurrence="self", trc=trc)
+        with torch.no_grad():
+            area.recurrence.weight.fill_(0.5)
+        plain = identity_area(dt=dt)
+        u = [1.0] * 8
+        r, _ = drive(area, u)
+        p, _ = drive(plain, u)
+        first = int(np.argmax(~np.isclose(r, p)))
+        assert first == int(trc / dt)  # r(t) sees r(t - trc): nonzero from step trc/dt on
+
+
+def test_fused_convolution_equals_separate_convolutions():
+    torch.manual_seed(0)
+    kw = dict(in_channels=3, out_channels=5, in_size=(8, 8), size=(8, 8), recurrence="full", trc=2.0, dt=2.0,
+              operations=default_operations("rate"))
+    conv = nn.Conv2d(3, 5, 3, padding=1)
+    fused = DynamicArea("A", conv, **kw)
+    assert fused._op_conv_recurrence_fused in fused._steps
+    separate = DynamicArea("B", nn.Conv2d(3, 5, 3, padding=1), **kw)
+    separate.load_state_dict(fused.state_dict())
+    separate._steps = [separate._op_conv, separate._op_recurrence] + separate._steps[1:]
+    x = torch.randn(2, 3, 8, 8)
+    for area in (fused, separate):
+        area.prepare()
+    s1, s2 = fused.initial_state(2), separate.initial_state(2)
+    for t in range(5):
+        a, b = fused.step(x, t, s1), separate.step(x, t, s2)
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_trc_zero_with_recurrence_is_an_error():
+    with pytest.raises(ValueError, match=r"trc=0 ms is shorter than 1 step"):
+        identity_area(recurrence="self", trc=0.0)
+
+
+def test_learned_tau_stays_positive_and_gets_gradients():
+    conv = nn.Conv2d(1, 2, 1)
+    area = DynamicArea("A", conv, in_channels=1, out_channels=2, in_size=(2, 2), size=(2, 2),
+                       operations=default_operations("rate"), recurrence="none", tau=5.0, train_tau=True)
+    area.prepare()
+    state = area.initial_state(1)
+    out = area.step(torch.ones(1, 1, 2, 2), 0, state)
+    out.sum().backward()
+    assert area.log_tau.grad is not None
+    assert math.isclose(float(area.tau.detach()), 5.0, rel_tol=1e-6)
