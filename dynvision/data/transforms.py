@@ -1,0 +1,105 @@
+"""Array helpers shared by the offline datasets: sizes, channel conversion, anti-aliased resizing.
+
+All helpers take and return float images in [0, 1]; heavy imports (scikit-image) happen inside
+the functions that need them.
+
+Example:
+    >>> import numpy as np
+    >>> img = np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8)
+    >>> prepare_image(img, size=(16, 16), channels=3).shape
+    (3, 16, 16)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dynvision.registry import check_choice
+
+CHANNELS = (1, 3)
+"""Channel counts the datasets produce: grey (1) or RGB (3)."""
+
+
+def as_size(size: int | tuple[int, int]) -> tuple[int, int]:
+    """Return ``size`` as a positive ``(height, width)`` pair.
+
+    Example:
+        >>> as_size(32)
+        (32, 32)
+    """
+    if isinstance(size, (int, np.integer)):
+        hw: tuple = (size, size)
+    else:
+        try:
+            hw = tuple(size)
+        except TypeError:
+            hw = ()
+    if len(hw) != 2 or not all(isinstance(s, (int, np.integer)) and s > 0 for s in hw):
+        raise ValueError(f"size must be a positive int or a (height, width) pair, got {size!r}")
+    return int(hw[0]), int(hw[1])
+
+
+def check_channels(channels: int) -> int:
+    """Return ``channels`` if it is 1 or 3, else raise :class:`UnknownNameError`."""
+    return check_choice("channel count", channels, CHANNELS)
+
+
+def to_channels(image: np.ndarray, channels: int) -> np.ndarray:
+    """Convert a (H, W) grey or (H, W, 3|4) colour image to ``channels`` channels, (C, H, W).
+
+    Colour becomes grey by luminance (ITU-R 709 weights); grey becomes RGB by repetition;
+    an alpha channel is dropped.
+
+    Example:
+        >>> to_channels(np.zeros((4, 5)), 3).shape
+        (3, 4, 5)
+    """
+    check_channels(channels)
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim == 3 and image.shape[-1] == 4:
+        image = image[..., :3]
+    if image.ndim == 2:
+        grey = image[None]
+        return grey if channels == 1 else np.repeat(grey, 3, axis=0)
+    if image.ndim != 3 or image.shape[-1] != 3:
+        raise ValueError(f"expected a (H, W) or (H, W, 3) image, got shape {image.shape}")
+    if channels == 3:
+        return np.ascontiguousarray(image.transpose(2, 0, 1))
+    weights = np.array([0.2125, 0.7154, 0.0721], dtype=np.float32)
+    return (image @ weights)[None]
+
+
+def resize(image: np.ndarray, size: tuple[int, int], order: int = 1) -> np.ndarray:
+    """Resize a (C, H, W) float image to ``size`` with anti-aliasing when shrinking.
+
+    Uses :func:`skimage.transform.resize` (bilinear by default) and clips to [0, 1].
+
+    Example:
+        >>> resize(np.ones((1, 8, 8), np.float32), (3, 3)).shape
+        (1, 3, 3)
+    """
+    from skimage.transform import resize as _resize
+
+    _, h, w = image.shape
+    if (h, w) == tuple(size):
+        return image.astype(np.float32, copy=False)
+    shrink = size[0] < h or size[1] < w
+    out = _resize(  # channels last: trailing dims are kept and never blurred
+        image.transpose(1, 2, 0),
+        size,
+        order=order,
+        mode="reflect",
+        anti_aliasing=shrink,
+        preserve_range=True,
+    )
+    return np.ascontiguousarray(np.clip(out, 0.0, 1.0).transpose(2, 0, 1), dtype=np.float32)
+
+
+def prepare_image(image: np.ndarray, size: tuple[int, int], channels: int) -> np.ndarray:
+    """Convert a grey or colour float image in [0, 1] to a (C, *size) float32 array.
+
+    Example:
+        >>> prepare_image(np.zeros((8, 8, 3)), (4, 4), 1).shape
+        (1, 4, 4)
+    """
+    return resize(to_channels(image, channels), size)
