@@ -19,10 +19,15 @@ class IntegrationWarning(UserWarning):
     """The integration step is coarse for the time constant: results may be inaccurate."""
 
 
-def delay_steps(delay_ms: float, dt_ms: float, name: str = "delay", minimum: int = 0) -> int:
-    """Convert a delay in ms to a whole number of integration steps.
+def _is_number(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float, np.number))
 
-    The one rule: ``steps = delay_ms / dt_ms`` must be a non-negative whole number (to 1e-6).
+
+def delay_steps(delay_ms: float, dt_ms: float, name: str = "delay", minimum: int = 0) -> int:
+    """Convert a delay (or any duration) in ms to a whole number of integration steps.
+
+    The one rule, used for every delay and every stimulus time in dynvision:
+    ``steps = delay_ms / dt_ms`` must be a non-negative whole number (to 1e-6).
 
     Args:
         delay_ms: The delay in ms.
@@ -35,12 +40,12 @@ def delay_steps(delay_ms: float, dt_ms: float, name: str = "delay", minimum: int
         ValueError: If the delay is negative, not finite, not a multiple of ``dt_ms``, or
             shorter than ``minimum`` steps.
     """
-    if dt_ms is None or not math.isfinite(float(dt_ms)) or dt_ms <= 0:
+    if not _is_number(dt_ms) or not math.isfinite(float(dt_ms)) or dt_ms <= 0:
         raise ValueError(f"dt must be a positive number of ms, got dt={dt_ms!r}")
-    if delay_ms is None or not math.isfinite(float(delay_ms)):
+    if not _is_number(delay_ms) or not math.isfinite(float(delay_ms)):
         raise ValueError(f"{name} must be a finite number of ms, got {name}={delay_ms!r}")
     if delay_ms < 0:
-        raise ValueError(f"{name}={delay_ms:g} ms is negative; delays must be >= 0 ms")
+        raise ValueError(f"{name}={delay_ms:g} ms is negative; times must be >= 0 ms")
     ratio = float(delay_ms) / float(dt_ms)
     steps = int(round(ratio))
     if abs(ratio - steps) > 1e-6:
