@@ -56,6 +56,10 @@ class AreaState:
 class DynamicArea(nn.Module):
     """One area: ``drive -> leaky dynamics -> output``, with delays in ms.
 
+    When the recurrence is ``full`` at the output and the feedforward convolution has stride 1
+    and the same kernel, the two convolutions run as one over the concatenated input and
+    delayed output (``fuse = False`` and :meth:`compile` turn that off).
+
     Args:
         name: Area name (V1, V2, ...).
         conv: Feedforward module from the input to ``mid_channels`` (two-stage) or
@@ -86,6 +90,8 @@ class DynamicArea(nn.Module):
         history_length: Slots kept in the output history (at least the longest delay + 1);
             the model raises it to cover skip/feedback delays read from this area.
     """
+
+    fuse = True
 
     def __init__(self, name: str, conv: nn.Module, *, in_channels: int, out_channels: int,
                  in_size: tuple[int, int], size: tuple[int, int], operations,
@@ -204,7 +210,7 @@ class DynamicArea(nn.Module):
         """Can the feedforward and recurrent convolutions run as one convolution?"""
         c, r = self.conv, getattr(self.recurrence, "conv", None)
         return (
-            self.has_recurrence and self.recurrence_mode == "additive" and self.conv2 is None
+            self.fuse and self.has_recurrence and self.recurrence_mode == "additive" and self.conv2 is None
             and type(c) is nn.Conv2d and type(r) is nn.Conv2d and self.recurrence_target == "output"
             and c.stride == (1, 1) and r.stride == (1, 1) and c.kernel_size == r.kernel_size
             and c.padding == r.padding and c.dilation == r.dilation == (1, 1)
@@ -234,7 +240,7 @@ class DynamicArea(nn.Module):
         """Per-forward constants: the integration coefficient and fused weights."""
         alpha = self.integrator.coefficient(self.dt, self.tau)
         self._alpha = alpha if self.train_tau else float(alpha)
-        if self._fusable() and "recurrence" in self.operations:
+        if self._op_conv_recurrence_fused in self._steps:
             w = torch.cat([self.conv.weight, self.recurrence.conv.weight], dim=1)
             if self.conv.weight.is_contiguous(memory_format=torch.channels_last):
                 w = w.contiguous(memory_format=torch.channels_last)

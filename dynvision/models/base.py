@@ -294,7 +294,7 @@ class RecurrentModel(nn.Module):
                 skip = self._gather(skips, t, state) if skips else None
                 fb = self._gather(fbs, t, state) if fbs else None
                 y = area.step(y, t, state.areas[i], skip, fb)
-            features.append(y.mean(dim=(-2, -1)))
+            features.append(self.readout(y, state))
             for name, reduce in reducers.items():
                 recs[name].append(reduce(state.areas[index[name]].recorded))
         state.t += steps
@@ -308,6 +308,19 @@ class RecurrentModel(nn.Module):
             term = conn(state.areas[src].history.read(t, conn.delay))
             total = term if total is None else total + term
         return total
+
+    def readout(self, output: torch.Tensor, state: ModelState) -> torch.Tensor:
+        """What the classifier sees at each step: the top area's output averaged over space.
+
+        Args:
+            output: What the top area sent on in this step, ``(batch, C, H, W)``.
+            state: The model state after this step (every area's ``v`` is current).
+
+        Returns:
+            Features ``(batch, F)``; families override this (AlexNet flattens a 6 x 6 map,
+            CordsNet adds its two top areas).
+        """
+        return output.mean(dim=(-2, -1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(batch, time, classes)`` for a stimulus ``(batch, time, C, H, W)``."""

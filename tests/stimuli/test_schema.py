@@ -27,7 +27,7 @@ def test_to_steps_exact_multiples():
         (3.0, r"t_pre=3 ms is not a multiple of dt=2 ms.*2 or 4 ms"),
         (-2.0, r"t_pre=-2 ms is negative"),
         (float("nan"), r"t_pre must be a finite number"),
-        ("10", r"t_pre must be a number of ms"),
+        ("10", r"t_pre must be a finite number of ms, got t_pre=.10."),
     ],
 )
 def test_to_steps_errors_name_value_and_dt(value, match):
