@@ -133,7 +133,7 @@ class DynamicArea(nn.Module):
         if train_tau:
             self.log_tau = nn.Parameter(tau_t.log())
         else:
-            self.register_buffer("tau_ms", tau_t)
+            self.register_buffer("tau_ms", tau_t, persistent=False)  # the constructor (config) owns it
         self.train_tau = train_tau
         self.history_length = max(self.tff_steps, self.trc_steps) + 1
         self.has_skip = self.has_feedback = False  # set by the model when it wires connections
