@@ -1,0 +1,107 @@
+"""Pretrained models: save/load round trip via DYNVISION_DATA, config checks, the shipped default."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+import dynvision
+from dynvision.models.pretrained import (
+    data_root,
+    list_pretrained,
+    load_pretrained,
+    pretrained_info,
+    save_pretrained,
+)
+from dynvision.registry import UnknownNameError
+
+KWARGS = {"n_classes": 3, "input_dims": (4, 1, 8, 8), "width": 0.125}
+DEFAULT = "dyrcnnx4-digits"
+REPO_DEFAULT = Path(dynvision.__file__).resolve().parents[1] / "data" / "pretrained" / DEFAULT
+
+
+@pytest.fixture
+def saved(tmp_path, monkeypatch):
+    """A tiny trained-looking model saved as ``tiny`` under a DYNVISION_DATA root."""
+    model = dynvision.create_model("DyRCNNx2", **KWARGS)
+    torch.nn.init.normal_(model.classifier.weight)
+    folder = save_pretrained(model, "tiny", {"acc_valid": 0.75}, root=tmp_path, training={"epochs": 3})
+    monkeypatch.setenv("DYNVISION_DATA", str(tmp_path))
+    return model, folder
+
+
+def test_round_trip_gives_the_same_logits(saved):
+    model, folder = saved
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "metrics.json", "model.pt"]
+    loaded = load_pretrained("tiny")
+    assert not loaded.training and loaded.pretrained_name == "tiny"
+    x = torch.rand(2, 4, 1, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), model.eval()(x))
+    via_registry = dynvision.create_model("DyRCNNx2", pretrained="tiny", width=0.125, n_classes=3)
+    assert torch.equal(via_registry.classifier.weight, model.classifier.weight)
+
+
+def test_files_describe_the_model(saved):
+    _, folder = saved
+    config = json.loads((folder / "config.json").read_text())
+    assert config["model"] == "DyRCNNx2" and config["kwargs"]["width"] == 0.125
+    assert config["kwargs"]["input_dims"] == [4, 1, 8, 8] and config["training"] == {"epochs": 3}
+    assert config["dynvision_version"] == dynvision.__version__
+    info = pretrained_info("tiny")
+    assert info["metrics"] == {"acc_valid": 0.75} and info["config"] == config
+    assert list_pretrained() == ["tiny"]
+    assert (folder / "model.pt").stat().st_size < 100_000
+
+
+def test_data_root_follows_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("DYNVISION_DATA", str(tmp_path))
+    assert data_root() == tmp_path
+    monkeypatch.delenv("DYNVISION_DATA")
+    assert data_root() == Path(dynvision.__file__).resolve().parents[1] / "data"
+
+
+def test_errors_name_the_problem(saved, tmp_path):
+    model, _ = saved
+    with pytest.raises(UnknownNameError, match="unknown pretrained model 'tinny'.*'tiny'.*did you mean"):
+        load_pretrained("tinny")
+    with pytest.raises(ValueError, match=r"width=0.5 \(checkpoint: 0.125\)"):
+        load_pretrained("tiny", width=0.5)
+    with pytest.raises(ValueError, match="is a DyRCNNx2, not a DyRCNNx4"):
+        dynvision.create_model("DyRCNNx4", pretrained="tiny")
+    with pytest.raises(UnknownNameError, match="unknown keyword argument 'widht'"):
+        load_pretrained("tiny", widht=0.125)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        save_pretrained(model, "tiny", root=tmp_path)
+    assert save_pretrained(model, "tiny", root=tmp_path, overwrite=True).is_dir()
+    with pytest.raises(ValueError, match="letters, digits"):
+        save_pretrained(model, "../evil", root=tmp_path)
+    with pytest.raises(TypeError, match="not a registered dynvision model"):
+        save_pretrained(torch.nn.Linear(2, 2), "lin", root=tmp_path)
+
+
+def test_agreeing_keywords_are_accepted(saved):
+    assert load_pretrained("tiny", input_dims=(4, 1, 8, 8), width=0.125).input_dims == (4, 1, 8, 8)
+
+
+@pytest.mark.skipif(not (REPO_DEFAULT / "model.pt").is_file(),
+                    reason=f"the default checkpoint data/pretrained/{DEFAULT} is not there yet "
+                           f"(python scripts/train_default.py)")
+def test_shipped_default_model_reaches_its_accuracy(monkeypatch):
+    monkeypatch.delenv("DYNVISION_DATA", raising=False)
+    from dynvision.data import make_dataset
+    from dynvision.training.evaluate import evaluate
+    from dynvision.training.temporal import Presentation
+
+    info = pretrained_info(DEFAULT)
+    training = info["config"]["training"]
+    model = dynvision.create_model(info["config"]["model"], pretrained=DEFAULT)
+    test = make_dataset(training["data"], split="test", **training["data_kwargs"])
+    presentation = Presentation(**training["presentation"])
+    scores = evaluate(model, test, presentation)
+    assert scores["acc_valid"] >= 0.9
+    assert scores["acc_valid"] == pytest.approx(info["metrics"]["acc_valid"], abs=1e-4)
+    assert (REPO_DEFAULT / "model.pt").stat().st_size < 5_000_000
