@@ -278,6 +278,7 @@ class Simulation:
             "dt_units": "ms",
             "dynvision_version": dynvision.__version__,
             "stimulus_attrs": {k: v for k, v in stimulus.attrs.items()},
+            "areas": list(options["record"]),
             **options,
         })
 

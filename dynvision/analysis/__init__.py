@@ -11,7 +11,8 @@ threshold rule, interpolation) in its module:
   adaptation index, summed response;
 - :mod:`~dynvision.analysis.summation`, :mod:`~dynvision.analysis.repetition`,
   :mod:`~dynvision.analysis.contrast`: duration, interval and contrast experiments;
-- :mod:`~dynvision.analysis.classifier`: accuracy and confidence over time from logits.
+- :mod:`~dynvision.analysis.classifier`: accuracy and confidence over time from logits;
+- :mod:`~dynvision.analysis.weights`: weight statistics by area and kind (ff, recurrent...).
 
 Importing this package registers the ``.dv`` accessors (:mod:`~dynvision.analysis.accessor`).
 
@@ -34,6 +35,8 @@ from dynvision.analysis.metrics import METRICS, compute, response_properties
 from dynvision.analysis.repetition import recovery, repetition_suppression
 from dynvision.analysis.response import (
     adaptation_index,
+    decay_time,
+    offset_response,
     peak_height,
     peak_time,
     response_duration,
@@ -41,6 +44,7 @@ from dynvision.analysis.response import (
     sustained_ratio,
 )
 from dynvision.analysis.summation import temporal_summation
+from dynvision.analysis.weights import weight_statistics, weight_values
 
 __all__ = [
     "METRICS",
@@ -51,9 +55,11 @@ __all__ = [
     "compute",
     "conditions_to_dims",
     "crossing_time",
+    "decay_time",
     "fit_naka_rushton",
     "latency_vs_contrast",
     "naka_rushton",
+    "offset_response",
     "onset_latency",
     "peak_height",
     "peak_time",
@@ -65,4 +71,6 @@ __all__ = [
     "summed_response",
     "sustained_ratio",
     "temporal_summation",
+    "weight_statistics",
+    "weight_values",
 ]

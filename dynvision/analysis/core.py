@@ -298,6 +298,11 @@ def conditions_to_dims(da: xr.DataArray | xr.Dataset, names: Sequence[str], dim:
         valid = sorted(str(c) for c in da.coords if da[c].dims == (dim,) and c != dim)
         raise ValueError(f"{missing} are not coordinates along {dim!r}; valid: {valid}")
     stacked = da.drop_vars(dim) if dim in da.coords else da
+    if len(names) == 1:
+        values = stacked[names[0]].values
+        if len(set(values.tolist())) != len(values):
+            raise ValueError(f"values of {names[0]!r} are not unique along {dim!r}")
+        return stacked.swap_dims({dim: names[0]})
     try:
         return stacked.set_index({dim: names}).unstack(dim)
     except ValueError as err:

@@ -9,7 +9,7 @@ Example:
     >>> r = xr.DataArray(np.exp(-0.5 * ((t - 40) / 5) ** 2), dims="time", coords={"time": t})
     >>> props = response_properties(r, onset=20.0, offset=60.0)
     >>> sorted(props.data_vars)[:3], float(props.peak_time)
-    (['adaptation_index', 'onset_latency', 'peak_height'], 20.0)
+    (['adaptation_index', 'decay_time', 'onset_latency'], 20.0)
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from dynvision.analysis.core import Time, baseline
 from dynvision.analysis.latency import onset_latency
 from dynvision.analysis.response import (
     adaptation_index,
+    decay_time,
     peak_height,
     peak_time,
     response_duration,
@@ -40,11 +41,12 @@ for _fn in (
     sustained_ratio,
     adaptation_index,
     summed_response,
+    decay_time,
 ):
     METRICS.register(_fn.__name__, _fn)
 
 #: Metrics that need the stimulus offset as well as its onset.
-_WITH_OFFSET = ("sustained_ratio", "adaptation_index")
+_WITH_OFFSET = ("sustained_ratio", "adaptation_index", "decay_time")
 
 
 def compute(name: str, resp: xr.DataArray, **kwargs: Any) -> xr.DataArray:
@@ -73,6 +75,7 @@ def response_properties(
         "sustained_ratio",
         "adaptation_index",
         "summed_response",
+        "decay_time",
     ),
 ) -> xr.Dataset:
     """A Dataset of response metrics with their default definitions.

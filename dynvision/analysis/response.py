@@ -277,3 +277,59 @@ def summed_response(
         f"{_units(resp)}·ms",
         window=window,
     )
+
+
+def offset_response(
+    resp: xr.DataArray,
+    *,
+    offset: Time = "stim_offset",
+    window: float = 50.0,
+) -> xr.DataArray:
+    """Rise of the response after the stimulus ends: ``max(r over [offset, offset + window))``
+    minus the last value before ``offset``.
+
+    Positive values are an offset (OFF) response; a response that simply decays gives 0.
+
+    Example:
+        >>> r = xr.DataArray([0.0, 1.0, 0.5, 2.0, 1.0], dims="time", coords={"time": [0, 1, 2, 3, 4]})
+        >>> float(offset_response(r, offset=2.0))  # max(0.5, 2, 1) - 1
+        1.0
+    """
+    if window <= 0:
+        raise ValueError(f"offset_response window must be > 0 ms, got {window}")
+    dt = uniform_dt(time_values(resp))
+    off = resolve_time(resp, offset, "offset")
+    before = window_mean(resp, off - dt, off)
+    after, _ = window_max(resp, off, off + window)
+    rise = (after - before).clip(min=0.0)
+    return finish(rise, "offset_response", "offset response", _units(resp), window=window)
+
+
+def decay_time(
+    resp: xr.DataArray,
+    *,
+    onset: Time = "stim_onset",
+    offset: Time = "stim_offset",
+    baseline: str | float | xr.DataArray = "pre",
+    baseline_window: Window = (None, 0.0),
+) -> xr.DataArray:
+    """How long activity persists after the stimulus: ``sum((r - b) dt) / (r_off - b)`` over
+    the time after ``offset``, where ``r_off`` is the last value before the offset.
+
+    For an exponential decay with time constant ``tau`` this equals ``tau`` (in ms); recurrent
+    excitation that reverberates lengthens it, inhibition shortens it. NaN where
+    ``r_off <= b``.
+
+    Example:
+        >>> t = np.arange(0.0, 200.0, 0.5)
+        >>> r = xr.DataArray(np.where(t < 50, 1.0, np.exp(-(t - 50) / 10)), dims="time", coords={"time": t})
+        >>> round(float(decay_time(r, onset=0.0, offset=50.0, baseline=0.0)), 1)
+        10.3
+    """
+    dt = uniform_dt(time_values(resp))
+    on = resolve_time(resp, onset, "onset")
+    off = resolve_time(resp, offset, "offset")
+    b = resolve_baseline(resp, baseline, on, baseline_window)
+    level = window_mean(resp, off - dt, off) - b
+    tail = summed_response(resp, onset=off, baseline=b)
+    return finish((tail / level).where(level > 0), "decay_time", "decay time after offset", "ms")

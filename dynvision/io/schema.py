@@ -22,16 +22,36 @@ LOGIT_DIMS = ("sample", "time", "class")
 TIME_ATTRS = {"units": "ms", "long_name": "time since stimulus start"}
 
 
+def text_as_object(values) -> np.ndarray:
+    """Fixed-width unicode arrays as object arrays: zarr v3 stores those as variable-length
+    strings (it has no stable fixed-width string type)."""
+    values = np.asarray(values)
+    return values.astype(object) if values.dtype.kind == "U" else values
+
+
+def zarr_safe(obj):
+    """Return a Dataset/DataArray/DataTree whose text variables are object arrays."""
+    if isinstance(obj, xr.DataTree):
+        return obj.map_over_datasets(zarr_safe)
+    names = obj.variables if isinstance(obj, xr.Dataset) else obj.coords
+    changes = {n: obj[n].copy(data=text_as_object(obj[n].values)) for n in names if obj[n].dtype.kind == "U"}
+    if isinstance(obj, xr.DataArray) and obj.dtype.kind == "U":
+        obj = obj.copy(data=text_as_object(obj.values))
+    return obj.assign_coords({k: v for k, v in changes.items() if k in obj.coords}) if not isinstance(obj, xr.Dataset) \
+        else obj.assign({k: v for k, v in changes.items() if k in obj.data_vars}).assign_coords(
+            {k: v for k, v in changes.items() if k in obj.coords})
+
+
 def sample_coords(stimulus: xr.DataArray | None, n: int) -> dict[str, tuple]:
     """The coordinates along ``sample`` (index and stimulus conditions) for every node."""
     if stimulus is None or "sample" not in stimulus.coords:
         coords: dict[str, tuple] = {"sample": ("sample", np.arange(n))}
     else:
-        coords = {"sample": ("sample", np.asarray(stimulus["sample"].values))}
+        coords = {"sample": ("sample", text_as_object(stimulus["sample"].values))}
     if stimulus is not None:
         for name, coord in stimulus.coords.items():
             if name != "sample" and coord.dims == ("sample",):
-                coords[name] = ("sample", np.asarray(coord.values), dict(coord.attrs))
+                coords[name] = ("sample", text_as_object(coord.values), dict(coord.attrs))
     return coords
 
 

@@ -95,7 +95,21 @@ def open_activations(path, chunks: dict | None = None, allow_incomplete: bool = 
     tree = xr.open_datatree(_as_store(path), engine="zarr", consolidated=False,
                             chunks={} if chunks is None else chunks)
     tree.attrs.pop(RUN_KEY, None)
-    return tree
+    return _in_hierarchy_order(tree)
+
+
+def _in_hierarchy_order(tree: xr.DataTree) -> xr.DataTree:
+    """Children in the order the writer listed (``attrs["areas"]``): zarr keeps no order."""
+    areas = list(tree.attrs.get("areas", []))
+    names = list(tree.children)
+    order = [n for n in ["stimulus", *areas] if n in names] + [n for n in names if n not in areas and n != "stimulus"]
+    if order == names:
+        return tree
+    nodes = {"/": tree.to_dataset(inherit=False)}
+    for name in order:
+        for node in tree[name].subtree:
+            nodes[node.path] = node.to_dataset(inherit=False)
+    return xr.DataTree.from_dict(nodes)
 
 
 class ActivationWriter:

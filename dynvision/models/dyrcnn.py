@@ -55,6 +55,8 @@ class DyRCNN(RecurrentModel):
         retina: Put a centre-surround retina stage in front of V1.
         input_gain: Strength of the adaptive input gain (0 = off).
         tau_gain: Time constant of the input gain's trace (ms).
+        gain_mode: divisive (contrast-gain control) or subtractive (a transient, high-pass
+            input that gives OFF units offset responses); see ``layers.gain``.
         adaptation: Strength of per-area activity adaptation (0 = off).
         tau_adaptation: Time constant of the per-area adaptation (ms).
         train_tau: Learn the time constants.
@@ -77,14 +79,14 @@ class DyRCNN(RecurrentModel):
                  dynamics: str = "rate", integrator: str = "exponential",
                  activation: str = "relu", supralinearity: float = 2.0, norm: str | None = None,
                  retina: bool = False, input_gain: float = 0.0, tau_gain: float = 100.0,
-                 adaptation: float = 0.0, tau_adaptation: float = 100.0, train_tau: bool = False,
+                 gain_mode: str = "divisive", adaptation: float = 0.0, tau_adaptation: float = 100.0, train_tau: bool = False,
                  bias: bool = True, width: float = 1.0, operations: Sequence[str] | None = None):
         super().__init__(n_classes, input_dims, dt)
         if width <= 0:
             raise ValueError(f"width must be > 0, got {width}")
         _, channels, h, w = self.input_dims
         front = Retina(channels) if retina else None
-        gain = AdaptiveGain(input_gain, tau_gain, dt) if input_gain > 0 else None
+        gain = AdaptiveGain(input_gain, tau_gain, dt, gain_mode) if input_gain > 0 else None
         self.input_stage = InputStage(channels, retina=front, gain=gain)
         specs = [AreaSpec(s.name, scaled(s.channels, width), s.kernel, s.stride, s.pool,
                           None if s.mid_channels is None else scaled(s.mid_channels, width), s.stride2)

@@ -105,13 +105,15 @@ def load_pretrained(name: str, expected_model: str | None = None, root: str | os
         expected_model: Registry name the checkpoint must hold (``create_model(name,
             pretrained=...)`` passes it).
         root: Data root (default: :func:`data_root`).
-        **overrides: Constructor keywords; each must agree with the stored configuration
-            (they are checked, not applied), except keywords the configuration lacks.
+        **overrides: Constructor keywords to change. Settings that keep the weights' shapes
+            (the dynamics: ``dt``, ``tau``, delays, integrator, form...) are applied, so a
+            trained model can be studied under other dynamics; settings that change the
+            architecture raise, since the trained weights no longer fit.
 
     Raises:
         UnknownNameError: Unknown pretrained name (the available ones are listed), or an
             unknown keyword of the model.
-        ValueError: The checkpoint holds another model, or a keyword contradicts it.
+        ValueError: The checkpoint holds another model, or a keyword changes its architecture.
 
     Example:
         >>> model = load_pretrained("default")  # doctest: +SKIP
@@ -123,16 +125,20 @@ def load_pretrained(name: str, expected_model: str | None = None, root: str | os
         raise ValueError(f"pretrained model {name!r} is a {model_name}, not a {expected_model}; "
                          f"use create_model({model_name!r}, pretrained={name!r})")
     check_kwargs(f"model {model_name!r}", overrides, MODELS.get(model_name).__init__)
-    clashes = [f"{k}={v!r} (checkpoint: {kwargs[k]!r})" for k, v in overrides.items()
-               if k in kwargs and not _same(v, kwargs[k])]
-    if clashes:
-        raise ValueError(f"pretrained model {name!r} was trained with other settings: {', '.join(clashes)}; "
-                         f"leave these keywords out, or build an untrained model with create_model")
-    kwargs.update({k: v for k, v in overrides.items() if k not in kwargs})
-    model = create_model(model_name, **kwargs)
+    changed = {k: v for k, v in overrides.items() if k not in kwargs or not _same(v, kwargs[k])}
+    model = create_model(model_name, **{**kwargs, **overrides})
     state = torch.load(folder / "model.pt", map_location="cpu", weights_only=True)
-    model.load_state_dict(state)
-    model.pretrained_name = name
+    try:
+        model.load_state_dict(state)
+    except RuntimeError:
+        clashes = [f"{k}={v!r} (checkpoint: {kwargs.get(k)!r})" for k, v in changed.items()]
+        raise ValueError(
+            f"the weights of pretrained model {name!r} do not fit a {model_name} with {', '.join(clashes)}: "
+            f"these settings change the architecture. Settings of the dynamics (dt, tau, delays, integrator, "
+            f"dynamics form) can be changed; for other architectures build an untrained model with create_model"
+        ) from None
+    model.pretrained_name = name if not changed else \
+        f"{name}[{','.join(f'{k}={v}' for k, v in changed.items())}]"
     return model.eval()
 
 

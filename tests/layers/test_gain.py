@@ -6,6 +6,7 @@ import torch
 
 import dynvision
 from dynvision.layers.gain import AdaptiveGain
+from dynvision.registry import UnknownNameError
 
 
 def run_gain(values, strength=2.0, tau=50.0, dt=2.0):
@@ -62,3 +63,17 @@ def test_model_input_gain_adapts_and_recovers():
     second_short, second_long = float(a[65:].max()), float(b[260:].max())
     assert second_long > 0.95 * first_peak  # recovered after a long blank
     assert float(a[59]) < second_short < second_long  # a short blank: reduced but not ignored
+
+
+def test_subtractive_gain_is_a_high_pass_with_an_offset_swing():
+    g = AdaptiveGain(1.0, 20.0, 2.0, mode="subtractive")
+    trace, out = torch.zeros(1), []
+    for v in [1.0] * 100 + [0.0] * 20:
+        y, trace = g.step(torch.tensor([v]), trace)
+        out.append(float(y))
+    out = np.array(out)
+    assert out[0] == pytest.approx(1.0) and abs(out[99]) < 1e-3  # transient: sustained input cancelled
+    assert out[100] == pytest.approx(-1.0, abs=1e-3)  # the offset swings the other way
+    assert out[-1] > out[100]  # and relaxes back
+    with pytest.raises(UnknownNameError, match="'multiplicative'.*'divisive', 'subtractive'"):
+        AdaptiveGain(1.0, mode="multiplicative")

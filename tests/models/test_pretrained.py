@@ -68,7 +68,7 @@ def test_errors_name_the_problem(saved, tmp_path):
     model, _ = saved
     with pytest.raises(UnknownNameError, match="unknown pretrained model 'tinny'.*'tiny'.*did you mean"):
         load_pretrained("tinny")
-    with pytest.raises(ValueError, match=r"width=0.5 \(checkpoint: 0.125\)"):
+    with pytest.raises(ValueError, match=r"width=0.5 \(checkpoint: 0.125\): these settings change the architecture"):
         load_pretrained("tiny", width=0.5)
     with pytest.raises(ValueError, match="is a DyRCNNx2, not a DyRCNNx4"):
         dynvision.create_model("DyRCNNx4", pretrained="tiny")
@@ -105,3 +105,12 @@ def test_shipped_default_model_reaches_its_accuracy(monkeypatch):
     assert scores["acc_valid"] >= 0.9
     assert scores["acc_valid"] == pytest.approx(info["metrics"]["acc_valid"], abs=1e-4)
     assert (REPO_DEFAULT / "model.pt").stat().st_size < 5_000_000
+
+
+def test_dynamics_of_a_trained_model_can_be_changed(saved):
+    slow = load_pretrained("tiny", tau=20.0, trc=8.0)
+    assert float(slow.areas["V1"].tau) == 20.0 and slow.areas["V1"].trc_steps == 4
+    assert slow.pretrained_name == "tiny[tau=20.0,trc=8.0]"
+    reference = load_pretrained("tiny")
+    for (name, a), (_, b) in zip(slow.state_dict().items(), reference.state_dict().items()):
+        assert torch.equal(a, b), name
