@@ -1,0 +1,145 @@
+"""Benchmark: N small notebooks run one after another vs. as a sweep on 2 Dask workers.
+
+Each notebook does a fixed amount of single-threaded numpy work, calibrated to take about
+``--seconds`` here, so the parallel sweep does the same work as the serial loop. Both legs
+include kernel start-up and the HTML export; the sweep leg also includes starting and
+stopping the LocalCluster. Prints figures only (target: sweep <= 0.6x serial on 2 workers).
+
+Usage:
+    .venv/bin/python benchmarks/sweep.py [--n 8] [--seconds 2.5] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+WORK = """\
+import os
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = "1"
+import json, pathlib, time
+import numpy as np
+
+t0, c0 = time.perf_counter(), time.process_time()
+x = work(seed, n_iter)
+(pathlib.Path(output_dir) / "result.json").write_text(json.dumps({
+    "seed": seed, "x": float(x), "wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0}))
+"""
+
+KERNEL = """\
+def work(seed, n_iter, size=192):
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((size, size)) / size ** 0.5
+    x = rng.standard_normal((size, size))
+    for _ in range(n_iter):
+        x = np.tanh(x @ w)
+    return x.mean()
+"""
+
+
+def make_notebook(path: Path) -> Path:
+    """Write the benchmark notebook: a parameters cell, the work function and the timed call."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    nb.cells = [nbformat.v4.new_markdown_cell("# sweep benchmark\nFixed single-threaded numpy work."),
+                nbformat.v4.new_code_cell("seed = 0\nn_iter = 100\noutput_dir = '.'",
+                                          metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell(KERNEL), nbformat.v4.new_code_cell(WORK)]
+    nbformat.write(nb, path)
+    return path
+
+
+def calibrate(seconds: float, n: int = 100, repeats: int = 5) -> int:
+    """Iterations of the work loop that take about ``seconds`` on one idle thread.
+
+    Measured in a fresh interpreter with the same single-thread environment as the notebooks
+    (limiting threads in a process that already loaded OpenBLAS is several times slower).
+    The fastest of a few repeats is used: on a shared machine the others only measure how
+    busy the neighbours were.
+    """
+    code = (f"{KERNEL}\nimport time\nbest = float('inf')\nfor _ in range({repeats}):\n"
+            f"    t0 = time.perf_counter(); work(0, {n}); best = min(best, time.perf_counter() - t0)\n"
+            f"print(best)")
+    env = {**os.environ, **{v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}}
+    best = float(subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True,
+                                text=True).stdout)
+    return max(1, round(n * seconds / best))
+
+
+def machine_ceiling(n_iter: int, workers: int) -> float:
+    """Wall-time ratio of ``workers`` plain processes of the work run at once vs one after another.
+
+    This is the best ratio the sweep could reach right now (1.0: the cores are busy with
+    other jobs; 1/workers: idle cores).
+    """
+    code = f"{KERNEL}\nwork(0, {n_iter})"
+    env = {**os.environ, **{v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}}
+    t0 = time.perf_counter()
+    for _ in range(workers):
+        subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    serial = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env) for _ in range(workers)]
+    for proc in procs:
+        proc.wait()
+    return (time.perf_counter() - t0) / serial
+
+
+def _compute(folder: Path) -> str:
+    """Mean wall and CPU time of the work cell per notebook, as the notebooks measured them."""
+    import json
+
+    results = [json.loads(p.read_text()) for p in folder.glob("*/result.json")]
+    wall, cpu = (sum(r[k] for r in results) / len(results) for k in ("wall_s", "cpu_s"))
+    return f"work cell {wall:.1f} s wall / {cpu:.1f} s CPU"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=8, help="number of notebook runs")
+    parser.add_argument("--seconds", type=float, default=2.5, help="compute per run")
+    parser.add_argument("--workers", type=int, default=2, help="Dask workers for the sweep")
+    args = parser.parse_args()
+
+    from dynvision.notebooks import run_notebook, sweep
+
+    n_iter = calibrate(args.seconds)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"{args.n} notebooks x ~{args.seconds:.1f} s compute (n_iter={n_iter}), {cores} cores, "
+          f"load average {os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        nb = make_notebook(Path(tmp) / "work.ipynb")
+
+        t0 = time.perf_counter()
+        for seed in range(args.n):
+            record = run_notebook(nb, Path(tmp) / "serial" / f"seed={seed}", {"seed": seed, "n_iter": n_iter})
+            record.raise_for_status()
+        serial = time.perf_counter() - t0
+        print(f"serial:             {serial:7.1f} s  ({serial / args.n:.1f} s per notebook; "
+              f"{_compute(Path(tmp) / 'serial')})")
+
+        t0 = time.perf_counter()
+        index = sweep(nb, {"seed": list(range(args.n))}, Path(tmp) / "sweep", workers=args.workers,
+                      fixed={"n_iter": n_iter}, progress=False)
+        parallel = time.perf_counter() - t0
+        ok = int((index.status == "ok").sum())
+        print(f"sweep, {args.workers} workers:  {parallel:7.1f} s  ({ok}/{args.n} ok, cluster start-up included; "
+              f"{_compute(Path(tmp) / 'sweep')})")
+        print(f"ratio sweep/serial: {parallel / serial:7.2f}  (target <= 0.6; load average now "
+              f"{os.getloadavg()[0]:.2f})")
+    ceiling = machine_ceiling(n_iter, args.workers)
+    print(f"machine ceiling:    {ceiling:7.2f}  ({args.workers} plain processes of the same work at once vs "
+          f"one after another, measured just now)")
+
+
+if __name__ == "__main__":
+    main()
