@@ -48,7 +48,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default=NAME, help=f"pretrained name (default: {NAME})")
     parser.add_argument("--min-accuracy", type=float, default=0.0,
                         help="refuse to save if the test accuracy (acc_valid) is lower")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="change a model argument of the recipe (e.g. recurrence_type=self for a variant)")
     args = parser.parse_args(argv)
+    from dynvision.cli import parse_value
+
+    model_kwargs = dict(MODEL_KWARGS)
+    for item in args.set:
+        key, _, value = item.partition("=")
+        model_kwargs[key.strip()] = parse_value(value)
 
     from dynvision.models.pretrained import save_pretrained
     from dynvision.training import train
@@ -56,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     limits = {"limit_train_batches": args.limit_batches, "limit_val_batches": args.limit_batches} \
         if args.limit_batches else {}
     start = time.time()
-    result = train(MODEL, MODEL_KWARGS, DATA, data_kwargs=DATA_KWARGS, max_epochs=args.epochs,
+    result = train(MODEL, model_kwargs, DATA, data_kwargs=DATA_KWARGS, max_epochs=args.epochs,
                    batch_size=args.batch_size, out_dir=args.out, num_threads=args.threads, seed=0,
                    trainer_kwargs=limits, **TRAINING)
     minutes = (time.time() - start) / 60

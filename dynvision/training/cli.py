@@ -17,11 +17,12 @@ Example:
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import sys
 from pathlib import Path
 from typing import Any, Sequence
+
+from dynvision.notebooks.cli import parse_value  # one typing rule for every command
 
 _EPILOG = """examples:
   dynvision train --model DyRCNNx4 --data digits --set width=0.25 --set "input_dims=[20, 1, 16, 16]" \\
@@ -37,26 +38,6 @@ tensorboard/version_N (view with `tensorboard --logdir OUT/tensorboard`) and run
 and final metrics, test accuracy included). --save-pretrained NAME also stores the model as a
 shipped checkpoint, loadable with dynvision.create_model(MODEL, pretrained=NAME).
 Exit status: 0 ok, 2 bad usage."""
-
-
-def parse_value(text: str) -> Any:
-    """Type a command-line value: int, float, bool, None, a list/dict literal, else the string.
-
-    Example:
-        >>> [parse_value(t) for t in ["3", "0.5", "1e-3", "true", "None", "[1, 2]", "full"]]
-        [3, 0.5, 0.001, True, None, [1, 2], 'full']
-    """
-    low = text.strip().lower()
-    if low in ("true", "false"):
-        return low == "true"
-    if low in ("none", "null"):
-        return None
-    for parse in (json.loads, ast.literal_eval):
-        try:
-            return parse(text)
-        except (ValueError, SyntaxError, TypeError):
-            continue
-    return text
 
 
 class _KeyValueAction(argparse.Action):

@@ -87,9 +87,6 @@ def test_agreeing_keywords_are_accepted(saved):
     assert load_pretrained("tiny", input_dims=(4, 1, 8, 8), width=0.125).input_dims == (4, 1, 8, 8)
 
 
-@pytest.mark.skipif(not (REPO_DEFAULT / "model.pt").is_file(),
-                    reason=f"the default checkpoint data/pretrained/{DEFAULT} is not there yet "
-                           f"(python scripts/train_default.py)")
 def test_shipped_default_model_reaches_its_accuracy(monkeypatch):
     monkeypatch.delenv("DYNVISION_DATA", raising=False)
     from dynvision.data import make_dataset
