@@ -225,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, KeyError, FileNotFoundError, FileExistsError) as err:
+    except (ValueError, KeyError, FileNotFoundError, FileExistsError, FloatingPointError) as err:
         print(f"dynvision {args.command}: error: {err}", file=sys.stderr)
         return 2
 

@@ -239,6 +239,7 @@ class Simulation:
                 with torch.no_grad(), self._autocast():
                     state = self.initial_state(initial_state, x, background, idle_ms, cache)
                     out = model.run(x, state, record=reducers)
+                self._check_finite(out, start, times)
                 batch_coords = {k: (v[0], v[1][start:stop], *v[2:]) for k, v in coords.items()}
                 tree = build_tree(
                     out.logits.float().cpu().numpy().astype(out_dtype),
@@ -261,6 +262,21 @@ class Simulation:
         return self._concat(parts)
 
     # ------------------------------------------------------------------------------------------
+    @staticmethod
+    def _check_finite(out: RunOutput, start: int, times: np.ndarray) -> None:
+        """Refuse to store activity that diverged (inf or NaN): name the areas and the time."""
+        bad = {}
+        for name, rec in out.recordings.items():
+            finite = torch.isfinite(rec.reshape(rec.shape[0], rec.shape[1], -1)).all(-1).all(0)
+            if not finite.all():
+                bad[name] = float(times[int((~finite).nonzero()[0])])
+        if bad or not torch.isfinite(out.logits).all():
+            where = ", ".join(f"{a} from {t:g} ms" for a, t in bad.items()) or "the logits"
+            raise FloatingPointError(
+                f"activity diverged (inf or NaN) in samples {start}..: {where}. The model's recurrent loops "
+                f"are unstable over this duration; shorten the stimulus, lower the recurrent weights, or "
+                f"check the model's parameters")
+
     def _progress(self, total: int, initial: int):
         from tqdm.auto import tqdm
 

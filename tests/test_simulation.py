@@ -195,3 +195,23 @@ def test_bfloat16_path_stays_close_to_float32(tiny_x4):
 def test_attrs_are_json_serialisable(tiny_model, stimulus):
     tree = Simulation(tiny_model, progress=False).run(stimulus)
     json.dumps(tree.attrs)
+
+
+def _unstable(model):
+    with torch.no_grad():
+        for area in model.areas.values():
+            area.conv.bias.fill_(0.1)
+            area.recurrence.conv.weight.fill_(1.0)  # loop gain >> 1: activity explodes
+    return model
+
+
+def test_diverging_activity_is_refused_with_the_area_and_time(tiny_model, stimulus):
+    sim = Simulation(_unstable(tiny_model), progress=False)
+    long = make_stimulus(n=2, steps=400)
+    with pytest.raises(FloatingPointError, match=r"diverged \(inf or NaN\).*V1 from \d+ ms"):
+        sim.run(long)
+
+
+def test_steady_state_of_an_unstable_model_is_an_error(tiny_model):
+    with pytest.raises(ValueError, match=r"does not settle under a blank screen: activity in \['V1', 'V2'\]"):
+        _unstable(tiny_model).steady_state()

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dynvision.dynamics import Leaky, check_dt, delay_steps, get_integrator
+from dynvision.layers.bound import RecurrenceBound
 from dynvision.layers.connections import resample
 from dynvision.layers.delay import History
 from dynvision.layers.gain import AdaptiveGain
@@ -75,6 +76,8 @@ class DynamicArea(nn.Module):
         recurrence_mode: ``"additive"`` or ``"multiplicative"``.
         recurrence_bias: Whether the recurrent convolutions have a bias.
         recurrence_init: Scale of the initial recurrent weights.
+        recurrence_bound: Keep the operator norm of the recurrence at most this value (below 1
+            the area's dynamics have one stable steady state; see ``layers.bound``).
         dt: Integration step in ms.
         tau: Time constant in ms.
         tff: Feedforward delay in ms (delay of the output sent on).
@@ -99,6 +102,7 @@ class DynamicArea(nn.Module):
                  mid_size: tuple[int, int] | None = None, recurrence: str = "full",
                  recurrence_kernel: int = 3, recurrence_mode: str = "additive",
                  recurrence_bias: bool = False, recurrence_init: float = 0.5,
+                 recurrence_bound: float | None = None,
                  dt: float = 2.0, tau: float = 5.0, tff: float = 0.0, trc: float | None = None,
                  integrator: str = "exponential", form: str = "rate", train_tau: bool = False,
                  activation: nn.Module | None = None, norm: nn.Module | None = None,
@@ -128,6 +132,13 @@ class DynamicArea(nn.Module):
         self.rec_size = {"input": self.in_size, "middle": self.mid_size, "output": self.size}[self.recurrence_target]
         self.recurrence_mode = recurrence_mode
         self._combine = combine(recurrence_mode)
+        self.bound = None
+        if recurrence_bound is not None and self.has_recurrence:
+            if recurrence_mode != "additive" or self.recurrence_target != "output":
+                raise ValueError("recurrence_bound applies to additive recurrence at the output; got "
+                                 f"recurrence_mode={recurrence_mode!r}, target {self.recurrence_target!r}")
+            self.bound = RecurrenceBound(self.recurrence, recurrence_bound)
+        self._rec_scale = 1.0
         # Time constant: fixed (buffer) or learned (log-parametrised parameter).
         tau_t = torch.tensor(float(tau))
         if train_tau:
@@ -238,15 +249,17 @@ class DynamicArea(nn.Module):
 
     def prepare(self) -> None:
         """Per-forward constants: the integration coefficient and fused weights."""
+        self._rec_scale = self.bound.scale() if self.bound is not None else 1.0
         alpha = self.integrator.coefficient(self.dt, self.tau)
         self._alpha = alpha if self.train_tau else float(alpha)
         if self._op_conv_recurrence_fused in self._steps:
-            w = torch.cat([self.conv.weight, self.recurrence.conv.weight], dim=1)
+            w = torch.cat([self.conv.weight, self._rec_scale * self.recurrence.conv.weight], dim=1)
             if self.conv.weight.is_contiguous(memory_format=torch.channels_last):
                 w = w.contiguous(memory_format=torch.channels_last)
             bias = self.conv.bias
             if self.recurrence.conv.bias is not None:
-                bias = self.recurrence.conv.bias if bias is None else bias + self.recurrence.conv.bias
+                rb = self._rec_scale * self.recurrence.conv.bias
+                bias = rb if bias is None else bias + rb
             self._fused = (w, bias)  # a tuple, so nn.Module does not register the tensors
 
     def step(self, x: torch.Tensor, t: int, state: AreaState, skip=None, feedback=None) -> torch.Tensor:
@@ -265,6 +278,8 @@ class DynamicArea(nn.Module):
 
     def _recurrent_term(self, t, st):
         r = self.recurrence(st.history.read(t, self.trc_steps))
+        if self.bound is not None:
+            r = self._rec_scale * r
         if self.recurrence_target == "input" and r.shape[-2:] != self.in_size:
             r = resample(r, self.in_size)
         return r

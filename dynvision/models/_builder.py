@@ -72,7 +72,8 @@ def scaled(channels: int, width: float) -> int:
 
 def build_areas(specs: Sequence[AreaSpec], in_channels: int, in_size: Sequence[int], *, dt: float,
                 tau, tff: float, trc: float, recurrence_type: str, recurrence_target: str,
-                recurrence_mode: str, recurrence_kernel: int, dynamics: str, integrator: str,
+                recurrence_mode: str, recurrence_kernel: int, dynamics: str,
+                recurrence_bound: float | None = None, integrator: str,
                 activation: str, supralinearity: float, norm: str | None, adaptation: float,
                 tau_adaptation: float, train_tau: bool, bias: bool, operations=None) -> nn.ModuleDict:
     """Build the areas of a family from specs and the dynamics options."""
@@ -104,7 +105,8 @@ def build_areas(specs: Sequence[AreaSpec], in_channels: int, in_size: Sequence[i
             spec.name, conv, in_channels=in_channels, out_channels=spec.channels, in_size=size,
             size=area_size, operations=order, conv2=conv2, mid_channels=spec.mid_channels,
             mid_size=mid_size if two_stage else None, recurrence=recurrence_type,
-            recurrence_kernel=recurrence_kernel, recurrence_mode=recurrence_mode, dt=dt,
+            recurrence_kernel=recurrence_kernel, recurrence_mode=recurrence_mode,
+            recurrence_bound=recurrence_bound, dt=dt,
             tau=taus[spec.name], tff=tff, trc=trc, integrator=integrator, form=dynamics,
             train_tau=train_tau, activation=make_activation(activation, **act_kwargs),
             pool=pool, adapt=AdaptiveGain(adaptation, tau_adaptation, dt) if adaptation > 0 else None,

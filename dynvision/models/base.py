@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Sequence
 
@@ -339,13 +340,26 @@ class RecurrentModel(nn.Module):
         blank = torch.full((1, chunk_steps, c, h, w), float(background), device=device)
         state, previous = self.initial_state(1, device), None
         max_chunks = max(1, int(max_ms / (self.dt * chunk_steps)))
+        change = float("inf")
         with torch.no_grad():
-            for _ in range(max_chunks):
+            for chunk in range(max_chunks):
                 state = self.run(blank, state).state
                 current = [a.v.clone() for a in state.areas]
-                if previous is not None and max(float((a - b).abs().max()) for a, b in zip(current, previous)) < tol:
-                    break
+                unstable = [n for n, v in zip(self.area_names, current) if not torch.isfinite(v).all() or v.abs().max() > 1e6]
+                if unstable:
+                    raise ValueError(
+                        f"the model does not settle under a blank screen: activity in {unstable} grows without "
+                        f"bound within {(chunk + 1) * chunk_steps * self.dt:g} ms (its recurrent loops are unstable); "
+                        f"use initial_state='zeros', or stabilise the model (e.g. train with an activity penalty)")
+                if previous is not None:
+                    change = max(float((a - b).abs().max()) for a, b in zip(current, previous))
+                    if change < tol:
+                        break
                 previous = current
+            else:
+                warnings.warn(f"no steady state within {max_ms:g} ms under a blank screen (activity still changes "
+                              f"by {change:.3g} per {chunk_steps * self.dt:g} ms); using the state reached",
+                              RuntimeWarning, stacklevel=2)
         return state.expand(batch) if batch != 1 else state
 
     def fade_in_state(self, first_frame: torch.Tensor, fade_ms: float = 100.0,

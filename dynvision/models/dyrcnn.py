@@ -44,6 +44,8 @@ class DyRCNN(RecurrentModel):
         recurrence_target: Where the recurrent term enters: input, middle (two-stage areas) or output.
         recurrence_mode: additive or multiplicative.
         recurrence_kernel: Kernel size of the recurrent connections.
+        recurrence_bound: Keep each area's recurrent gain (operator norm) at most this value;
+            below 1 every area has one stable steady state whatever the weights learn.
         skip: Turn the skip connections on.
         feedback: Turn the feedback connections on.
         feedback_mode: additive or multiplicative.
@@ -75,6 +77,7 @@ class DyRCNN(RecurrentModel):
                  trc: float = 6.0, tsk: float = 0.0, tfb: float = 30.0,
                  recurrence_type: str = "full", recurrence_target: str = "output",
                  recurrence_mode: str = "additive", recurrence_kernel: int = 3,
+                 recurrence_bound: float | None = None,
                  skip: bool = True, feedback: bool = False, feedback_mode: str = "additive",
                  dynamics: str = "rate", integrator: str = "exponential",
                  activation: str = "relu", supralinearity: float = 2.0, norm: str | None = None,
@@ -94,7 +97,8 @@ class DyRCNN(RecurrentModel):
         self.areas = build_areas(
             specs, self.input_stage.out_channels, (h, w), dt=dt, tau=tau, tff=tff, trc=trc,
             recurrence_type=recurrence_type, recurrence_target=recurrence_target,
-            recurrence_mode=recurrence_mode, recurrence_kernel=recurrence_kernel, dynamics=dynamics,
+            recurrence_mode=recurrence_mode, recurrence_kernel=recurrence_kernel,
+            recurrence_bound=recurrence_bound, dynamics=dynamics,
             integrator=integrator, activation=activation, supralinearity=supralinearity, norm=norm,
             adaptation=adaptation, tau_adaptation=tau_adaptation, train_tau=train_tau, bias=bias,
             operations=operations)
