@@ -1,0 +1,237 @@
+#!/usr/bin/env python
+"""Simulation speed and memory of dynvision, printed as figures (no assertions).
+
+Configuration (the same as ../shared/bench/peer_dynvision.py): DyRCNNx4, full recurrence,
+dt=2 ms, tau=5 ms, tff=0, trc=4 ms, no skip, 10 classes, 20 steps, 3x64x64, eval mode, no
+gradients, torch.set_num_threads(2).
+
+Prints:
+  - the machine's matmul GFLOP/s (fp32, bf16), measured here;
+  - sample-steps/s and GFLOP/s (FLOPs counted by torch.utils.flop_counter) at batch 1 and 8 for
+    the naive reference loop (dynvision.testing.reference_forward, same weights) and for each
+    lever of dynvision's loop: fused ff+recurrent convolution, channels-last, bf16 autocast;
+  - the deviation of the bf16 path from fp32;
+  - the slowdown of recording all areas to zarr vs forward only;
+  - peak RSS of streaming N vs 10 N stimuli to zarr (each in a fresh process);
+  - with --peer: the published DynVision 0.1.0 timed alternately with dynvision in one run.
+
+Usage: .venv/bin/python benchmarks/simulate.py [--reps 5] [--peer] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+HERE = Path(__file__).resolve().parent
+CONFIG = dict(n_classes=10, input_dims=(20, 3, 64, 64), recurrence_type="full", dt=2, tau=5, tff=0, trc=4,
+              skip=False)
+
+
+def build():
+    from dynvision.models import DyRCNNx4
+
+    torch.manual_seed(0)
+    return DyRCNNx4(**CONFIG).eval()
+
+
+def matmul_gflops(dtype, n=2048, reps=10) -> float:
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    for _ in range(2):
+        a @ b
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t0)
+    return 2 * n**3 / min(times) / 1e9
+
+
+def count_flops(fn, x) -> float:
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        fn(x)
+    return counter.get_total_flops()
+
+
+def timeit(fn, x, reps) -> list[float]:
+    with torch.no_grad():
+        fn(x)
+        out = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            fn(x)
+            out.append(time.perf_counter() - t0)
+    return out
+
+
+def variants():
+    """(name, callable on x) for the levers, each on its own copy of the same weights."""
+    from dynvision.testing import reference_forward
+
+    def with_model(fuse=True, channels_last=False, autocast=False):
+        model = build()
+        for area in model.areas.values():
+            area.fuse = fuse
+            area.compile()
+        if channels_last:
+            model.to(memory_format=torch.channels_last)
+        ctx = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if autocast else contextlib.nullcontext
+
+        def run(x):
+            with ctx():
+                return model(x)
+
+        return run
+
+    ref_model = build()
+    return [
+        ("naive reference loop (fp32)", lambda x: reference_forward(ref_model, x)),
+        ("dynvision fp32, unfused", with_model(fuse=False)),
+        ("dynvision fp32, fused", with_model(fuse=True)),
+        ("dynvision fp32, fused, channels-last", with_model(fuse=True, channels_last=True)),
+        ("dynvision bf16 autocast, fused", with_model(fuse=True, autocast=True)),
+        ("dynvision bf16 autocast, fused, channels-last", with_model(fuse=True, channels_last=True, autocast=True)),
+    ]
+
+
+def bf16_deviation(x) -> dict:
+    from dynvision import Simulation
+
+    model = build()
+    ref = Simulation(model, progress=False).run_tensors(x, record={"IT": "none"})
+    low = Simulation(model, progress=False, precision="bfloat16").run_tensors(x, record={"IT": "none"})
+    it_ref, it_low = ref.recordings["IT"], low.recordings["IT"].float()
+    return {
+        "IT max |bf16 - fp32| / max |fp32|": float((it_low - it_ref).abs().max() / it_ref.abs().max()),
+        "logits max |bf16 - fp32| / max |fp32|": float((low.logits.float() - ref.logits).abs().max() / ref.logits.abs().max()),
+        "top-1 agreement over steps": float((low.logits.argmax(-1) == ref.logits.argmax(-1)).float().mean()),
+    }
+
+
+def recording_overhead(n: int, reps: int) -> dict:
+    import xarray as xr
+
+    from dynvision import Simulation
+
+    model = build()
+    stim = xr.DataArray(np.random.default_rng(0).random((n, 20, 3, 64, 64), dtype=np.float32),
+                        dims=("sample", "time", "channel", "y", "x"))
+    sim = Simulation(model, progress=False, batch_size=8)
+    x = torch.from_numpy(stim.values)
+    fwd, rec = [], []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            for i in range(0, n, 8):
+                model(x[i:i + 8])
+        fwd.append(time.perf_counter() - t0)
+        tmp = tempfile.mkdtemp()
+        t0 = time.perf_counter()
+        sim.run(stim, store=os.path.join(tmp, "a.zarr"))
+        rec.append(time.perf_counter() - t0)
+        shutil.rmtree(tmp)
+    return {"forward only (s)": statistics.median(fwd), "record all areas to zarr (s)": statistics.median(rec),
+            "slowdown": statistics.median(rec) / statistics.median(fwd)}
+
+
+STREAM_CHILD = """
+import resource, sys, tempfile, os, numpy as np, torch, xarray as xr
+sys.path.insert(0, {root!r})
+from dynvision import Simulation
+from dynvision.models import DyRCNNx4
+torch.set_num_threads(2)
+n = int(sys.argv[1])
+model = DyRCNNx4(n_classes=10, input_dims=(20, 1, 32, 32), width=0.5, skip=False).eval()
+import dask.array as da
+stim = xr.DataArray(da.random.random((n, 20, 1, 32, 32), chunks=(8, 20, 1, 32, 32)).astype("float32"),
+                    dims=("sample", "time", "channel", "y", "x"))
+with tempfile.TemporaryDirectory() as d:
+    Simulation(model, progress=False, batch_size=8).run(stim, store=os.path.join(d, "a.zarr"))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def streaming_rss(n: int) -> dict:
+    out = {}
+    for count in (n, 10 * n):
+        res = subprocess.run([sys.executable, "-c", STREAM_CHILD.format(root=str(HERE.parent)), str(count)],
+                             capture_output=True, text=True, check=True)
+        out[count] = float(res.stdout.strip().splitlines()[-1])
+    return out
+
+
+def peer_times(batch: int, reps: int) -> float | None:
+    script = HERE.parent.parent / "shared" / "bench" / "peer_dynvision.sh"
+    if not script.exists():
+        return None
+    env = {**os.environ, "REPS": str(reps), "BATCHES": str(batch)}
+    res = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env)
+    if res.returncode != 0:
+        print("peer failed:", res.stderr[-2000:])
+        return None
+    line = [json.loads(l) for l in res.stdout.splitlines() if l.startswith("{")][-1]
+    return line["median_s"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--peer", action="store_true", help="also time DynVision 0.1.0 alternately (needs ../shared)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds with --peer")
+    parser.add_argument("--quick", action="store_true", help="skip the zarr and RSS measurements")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
+    peak32, peak16 = matmul_gflops(torch.float32), matmul_gflops(torch.bfloat16)
+    print(f"matmul peak: fp32 {peak32:.0f} GFLOP/s, bf16 {peak16:.0f} GFLOP/s")
+    results = {}
+    for batch in (1, 8):
+        x = torch.randn(batch, 20, 3, 64, 64)
+        flops = count_flops(build(), x)
+        print(f"\nbatch {batch}: {flops / 1e9:.1f} GFLOP per forward")
+        for name, fn in variants():
+            med = statistics.median(timeit(fn, x, args.reps))
+            results[(batch, name)] = med
+            print(f"  {name:48s} {med:7.3f} s  {batch * 20 / med:8.1f} sample-steps/s  "
+                  f"{flops / med / 1e9:6.1f} GFLOP/s ({100 * flops / med / 1e9 / peak32:4.0f}% of fp32 peak)")
+    print("\nbf16 deviation from fp32 (batch 8):", json.dumps(bf16_deviation(torch.randn(8, 20, 3, 64, 64)), indent=1))
+    if args.peer:
+        print("\npeer: DynVision 0.1.0 vs dynvision, alternating, batch 8")
+        best = min((k for k in results if k[0] == 8 and "bf16" in k[1]), key=results.get)[1]
+        fns = dict(variants())
+        ours32, ours16, peer = [], [], []
+        x = torch.randn(8, 20, 3, 64, 64)
+        for _ in range(args.rounds):
+            p = peer_times(8, args.reps)
+            if p is None:
+                break
+            peer.append(p)
+            ours32.append(statistics.median(timeit(fns["dynvision fp32, fused, channels-last"], x, args.reps)))
+            ours16.append(statistics.median(timeit(fns[best], x, args.reps)))
+        if peer:
+            p, a, b = statistics.median(peer), statistics.median(ours32), statistics.median(ours16)
+            print(f"  DynVision 0.1.0: {p:.3f} s; dynvision fp32: {a:.3f} s ({p / a:.2f}x); "
+                  f"dynvision {best}: {b:.3f} s ({p / b:.2f}x)")
+    if not args.quick:
+        print("\nrecording all areas to zarr vs forward only (16 samples, batch 8):",
+              json.dumps(recording_overhead(16, max(1, args.reps // 2)), indent=1))
+        rss = streaming_rss(16)
+        print("peak RSS streaming to zarr (MiB):", {f"{k} stimuli": round(v) for k, v in rss.items()},
+              f"ratio {list(rss.values())[1] / list(rss.values())[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
