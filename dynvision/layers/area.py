@@ -309,11 +309,12 @@ class DynamicArea(nn.Module):
         return self.activation(x)
 
     def _op_integrate(self, x, t, st, extra):
-        st.v = st.v + self._alpha * (x - st.v)
+        # one fused pass: v + alpha (x - v); the state keeps its dtype (float32 under autocast)
+        st.v = torch.lerp(st.v, x.to(st.v.dtype), self._alpha)
         return st.v
 
     def _op_integrate_rectified(self, x, t, st, extra):
-        st.v = self.activation(st.v + self._alpha * (x - st.v))
+        st.v = self.activation(torch.lerp(st.v, x.to(st.v.dtype), self._alpha))
         return st.v
 
     def _op_record(self, x, t, st, extra):

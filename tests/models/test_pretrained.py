@@ -111,3 +111,18 @@ def test_dynamics_of_a_trained_model_can_be_changed(saved):
     reference = load_pretrained("tiny")
     for (name, a), (_, b) in zip(slow.state_dict().items(), reference.state_dict().items()):
         assert torch.equal(a, b), name
+
+
+def test_shipped_default_model_has_stable_dynamics(monkeypatch):
+    monkeypatch.delenv("DYNVISION_DATA", raising=False)
+    model = dynvision.create_model("DyRCNNx4", pretrained=DEFAULT)
+    state = model.steady_state(1, tol=1e-6, max_ms=2000)  # raises if activity grows without bound
+    blank = torch.full((1, 250, 1, 16, 16), 0.5)  # then 500 ms more of blank: nothing moves
+    with torch.no_grad():
+        out = model.run(blank, state, record=model.area_names)
+    for name, rec in out.recordings.items():
+        assert torch.allclose(rec[:, -1], rec[:, 0], atol=1e-4), name
+    digit = torch.rand(1, 1, 1, 16, 16).expand(1, 500, 1, 16, 16)  # 1 s of a stimulus stays bounded
+    with torch.no_grad():
+        out = model.run(digit, model.steady_state(1), record=model.area_names)
+    assert all(torch.isfinite(r).all() and r.max() < 100 for r in out.recordings.values())
