@@ -62,8 +62,8 @@ def main() -> int:
           float(gain.sel(area="IT")) > float(gain.sel(area="V1")))
     ptc = m(res["contrast"], "peak_time")
     check("high contrast gives earlier responses", "peak time c=0.1 -> c=1 (ms)",
-          {a: [round(float(ptc.sel(area=a).isel(contrast=0)), 1), round(float(ptc.sel(area=a).isel(contrast=-1)), 1)]
-           for a in ptc.area.values}, np.all(ptc.isel(contrast=-1) < ptc.isel(contrast=0)))
+          {str(a): [round(float(ptc.sel(area=a).isel(contrast=0)), 1), round(float(ptc.sel(area=a).isel(contrast=-1)), 1)]
+           for a in ptc.area.values.tolist()}, np.all(ptc.isel(contrast=-1) < ptc.isel(contrast=0)))
     if "nr_r2" in res["contrast"].metrics:
         r2 = res["contrast"].metrics["nr_r2"].sel(model="model")
         check("contrast response is Naka-Rushton shaped", "fit r2", area_values(r2), np.all(r2 > 0.95))
