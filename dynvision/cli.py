@@ -209,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for module, adder in (("dynvision.notebooks.cli", "add_notebook_commands"),
                           ("dynvision.training.cli", "add_train_command"),
-                          ("dynvision.views.explorer", "add_explore_command")):
+                          ("dynvision.views.serve", "add_explore_command")):
         try:
             add = getattr(__import__(module, fromlist=[adder]), adder)
         except (ImportError, AttributeError) as err:  # an optional part that cannot load: say so

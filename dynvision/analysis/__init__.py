@@ -32,7 +32,7 @@ from dynvision.analysis.contrast import fit_naka_rushton, latency_vs_contrast, n
 from dynvision.analysis.core import baseline, by_condition, conditions_to_dims
 from dynvision.analysis.latency import crossing_time, onset_latency
 from dynvision.analysis.metrics import METRICS, compute, response_properties
-from dynvision.analysis.repetition import recovery, repetition_suppression
+from dynvision.analysis.repetition import recovery, recovery_curve, repetition_suppression
 from dynvision.analysis.response import (
     adaptation_index,
     decay_time,
@@ -64,6 +64,7 @@ __all__ = [
     "peak_height",
     "peak_time",
     "recovery",
+    "recovery_curve",
     "repetition_suppression",
     "response_duration",
     "response_properties",

@@ -90,7 +90,13 @@ def repetition_suppression(
     )
 
 
-def _recovery_model(i, r0, r_inf, tau):
+def recovery_curve(i, r0, r_inf, tau):
+    """The recovery model fitted by :func:`recovery`: ``r_inf - (r_inf - r0) exp(-i / tau)``.
+
+    Example:
+        >>> round(float(recovery_curve(0.0, 0.2, 1.0, 30.0)), 6)
+        0.2
+    """
     return r_inf - (r_inf - r0) * np.exp(-np.asarray(i) / tau)
 
 
@@ -138,7 +144,7 @@ def recovery(
             f"the recovery fit has 3 parameters and needs at least 3 intervals, got "
             f"{curve[interval].values.tolist()}"
         )
-    fit = fit_over(curve, interval, _recovery_model, ("r0", "r_inf", "tau"), _guess)
+    fit = fit_over(curve, interval, recovery_curve, ("r0", "r_inf", "tau"), _guess)
     fit["ratio"] = curve.rename("ratio").assign_attrs(
         long_name="second / first peak response", units="1"
     )

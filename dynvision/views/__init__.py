@@ -1,0 +1,78 @@
+"""Views: interactive figures (HoloViews + Bokeh) of responses, metrics and weights; export.
+
+The role of this package is to draw what :mod:`dynvision.experiments` and
+:mod:`dynvision.analysis` produce; it computes no metrics (only selection and averaging
+over images or samples). Every figure function takes xarray data, an
+:class:`~dynvision.experiments.ExperimentResult` or a model and returns a HoloViews object
+that renders interactively with bokeh (hover, zoom, widgets) and statically with matplotlib:
+
+- :mod:`~dynvision.views.timecourses`: area responses and classifier read-out over time;
+- :mod:`~dynvision.views.weights`: weight histograms per area and kind, conv kernel grids;
+- :mod:`~dynvision.views.experiments`: adaptation, contrast, duration and interval figures
+  (built from :mod:`~dynvision.views.tuning`);
+- :mod:`~dynvision.views.figures`: :func:`experiment_figures`, the figures of a result;
+- :mod:`~dynvision.views.export`: :func:`save_figures` to PNG / SVG / offline HTML;
+- :mod:`~dynvision.views.explorer`: :class:`ActivationExplorer` (Panel), scrubbing activations
+  by area, channel, condition and time beside the stimulus (:mod:`~dynvision.views.trees`
+  cuts the slices it shows);
+- :mod:`~dynvision.views.model_explorer`: :class:`ModelExplorer`, sliders for dt, tau, delays
+  and recurrence that rebuild and re-simulate a small model;
+- :mod:`~dynvision.views.serve`: :func:`serve_explorer` (a local Panel server) and the
+  ``dynvision explore`` command (:func:`add_explore_command`);
+- :mod:`~dynvision.views.offline`: :func:`extension` loads bokeh and panel JavaScript inline
+  (notebooks and their HTML work offline); :func:`cdn_urls` finds external scripts in HTML.
+
+Linked selection: figures that vary with a condition or an area are HoloMaps keyed by it,
+and a Layout of HoloMaps shares one widget, so every panel (one per model) follows the
+same contrast / duration / interval / area; panels of a Layout share linked axes (zoom one,
+zoom all). Nothing heavy is imported with this package: holoviews, bokeh and panel load
+when a figure function is first used.
+
+Example:
+    >>> from dynvision.views import experiment_figures, save_figures
+    >>> figs = experiment_figures(result)  # doctest: +SKIP
+    >>> save_figures(figs, "reports/figures/contrast", ("png", "html"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "experiment_figures": "dynvision.views.figures",
+    "response_timecourses": "dynvision.views.timecourses",
+    "condition_timecourses": "dynvision.views.timecourses",
+    "classifier_timecourses": "dynvision.views.timecourses",
+    "weight_distributions": "dynvision.views.weights",
+    "conv_kernels": "dynvision.views.weights",
+    "collect_weights": "dynvision.views.weights",
+    "adaptation": "dynvision.views.experiments",
+    "area_properties": "dynvision.views.experiments",
+    "contrast_response": "dynvision.views.experiments",
+    "contrast_latency": "dynvision.views.experiments",
+    "duration_response": "dynvision.views.experiments",
+    "interval_response": "dynvision.views.experiments",
+    "condition_curves": "dynvision.views.tuning",
+    "area_bars": "dynvision.views.tuning",
+    "save_figures": "dynvision.views.export",
+    "save_html": "dynvision.views.export",
+    "save_static": "dynvision.views.export",
+    "ActivationExplorer": "dynvision.views.explorer",
+    "ModelExplorer": "dynvision.views.model_explorer",
+    "serve_explorer": "dynvision.views.serve",
+    "add_explore_command": "dynvision.views.serve",
+    "extension": "dynvision.views.offline",
+    "cdn_urls": "dynvision.views.offline",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'dynvision.views' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)
