@@ -79,40 +79,56 @@ def timeit(fn, x, reps) -> list[float]:
 
 def variants():
     """(name, callable on x) for the levers, each on its own copy of the same weights."""
+    from dynvision.layers.pool import MaxPool2d
     from dynvision.testing import reference_forward
 
-    def with_model(fuse=True, channels_last=False, autocast=False):
+    def with_model(fuse=True, channels_last=False, precision="float32", torch_pool=False):
         model = build()
         for area in model.areas.values():
             area.fuse = fuse
             area.compile()
+            if torch_pool and isinstance(area.pool, MaxPool2d):
+                area.pool.forward = lambda x, p=area.pool: torch.nn.functional.max_pool2d(x, p.kernel_size, p.stride, p.padding)
+        if precision == "bfloat16":
+            model.to(torch.bfloat16)
         if channels_last:
             model.to(memory_format=torch.channels_last)
-        ctx = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if autocast else contextlib.nullcontext
+        ctx = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if precision == "autocast" else contextlib.nullcontext
+        dtype = torch.bfloat16 if precision == "bfloat16" else torch.float32
 
         def run(x):
             with ctx():
-                return model(x)
+                return model(x.to(dtype))
 
         return run
 
     ref_model = build()
     return [
         ("naive reference loop (fp32)", lambda x: reference_forward(ref_model, x)),
-        ("dynvision fp32, unfused", with_model(fuse=False)),
-        ("dynvision fp32, fused", with_model(fuse=True)),
-        ("dynvision fp32, fused, channels-last", with_model(fuse=True, channels_last=True)),
-        ("dynvision bf16 autocast, fused", with_model(fuse=True, autocast=True)),
-        ("dynvision bf16 autocast, fused, channels-last", with_model(fuse=True, channels_last=True, autocast=True)),
+        ("fp32, unfused, torch max-pool", with_model(fuse=False, torch_pool=True)),
+        ("fp32, fused, torch max-pool", with_model(fuse=True, torch_pool=True)),
+        ("fp32, fused", with_model(fuse=True)),
+        ("fp32, fused, channels-last", with_model(fuse=True, channels_last=True)),
+        ("bf16 autocast, fused", with_model(precision="autocast")),
+        ("bf16 autocast, fused, channels-last", with_model(precision="autocast", channels_last=True)),
+        ("bf16, fused", with_model(precision="bfloat16")),
+        ("bf16, fused, channels-last", with_model(precision="bfloat16", channels_last=True)),
     ]
 
 
 def bf16_deviation(x) -> dict:
     from dynvision import Simulation
 
-    model = build()
-    ref = Simulation(model, progress=False).run_tensors(x, record={"IT": "none"})
-    low = Simulation(model, progress=False, precision="bfloat16").run_tensors(x, record={"IT": "none"})
+    out = {}
+    for precision in ("bfloat16", "autocast"):
+        model = build()
+        ref = Simulation(model, progress=False).run_tensors(x, record={"IT": "none"})
+        low = Simulation(model, progress=False, precision=precision).run_tensors(x, record={"IT": "none"})
+        out[precision] = _deviation(ref, low)
+    return out
+
+
+def _deviation(ref, low) -> dict:
     it_ref, it_low = ref.recordings["IT"], low.recordings["IT"].float()
     return {
         "IT max |bf16 - fp32| / max |fp32|": float((it_low - it_ref).abs().max() / it_ref.abs().max()),
@@ -131,7 +147,7 @@ def recording_overhead(n: int, reps: int) -> dict:
                         dims=("sample", "time", "channel", "y", "x"))
     sim = Simulation(model, progress=False, batch_size=8)
     x = torch.from_numpy(stim.values)
-    fwd, rec = [], []
+    fwd, rec, mean = [], [], []
     for _ in range(reps):
         t0 = time.perf_counter()
         with torch.no_grad():
@@ -142,9 +158,13 @@ def recording_overhead(n: int, reps: int) -> dict:
         t0 = time.perf_counter()
         sim.run(stim, store=os.path.join(tmp, "a.zarr"))
         rec.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        sim.run(stim, store=os.path.join(tmp, "m.zarr"), reduce="mean")
+        mean.append(time.perf_counter() - t0)
         shutil.rmtree(tmp)
-    return {"forward only (s)": statistics.median(fwd), "record all areas to zarr (s)": statistics.median(rec),
-            "slowdown": statistics.median(rec) / statistics.median(fwd)}
+    f, r, m = statistics.median(fwd), statistics.median(rec), statistics.median(mean)
+    return {"forward only (s)": f, "record all areas, full maps, to zarr (s)": r, "slowdown (full maps)": r / f,
+            "record all areas, spatial mean, to zarr (s)": m, "slowdown (spatial mean)": m / f}
 
 
 STREAM_CHILD = """
@@ -205,7 +225,7 @@ def main():
         for name, fn in variants():
             med = statistics.median(timeit(fn, x, args.reps))
             results[(batch, name)] = med
-            print(f"  {name:48s} {med:7.3f} s  {batch * 20 / med:8.1f} sample-steps/s  "
+            print(f"  {name:40s} {med:7.3f} s  {batch * 20 / med:8.1f} sample-steps/s  "
                   f"{flops / med / 1e9:6.1f} GFLOP/s ({100 * flops / med / 1e9 / peak32:4.0f}% of fp32 peak)")
     print("\nbf16 deviation from fp32 (batch 8):", json.dumps(bf16_deviation(torch.randn(8, 20, 3, 64, 64)), indent=1))
     if args.peer:
@@ -219,7 +239,7 @@ def main():
             if p is None:
                 break
             peer.append(p)
-            ours32.append(statistics.median(timeit(fns["dynvision fp32, fused, channels-last"], x, args.reps)))
+            ours32.append(statistics.median(timeit(fns["fp32, fused, channels-last"], x, args.reps)))
             ours16.append(statistics.median(timeit(fns[best], x, args.reps)))
         if peer:
             p, a, b = statistics.median(peer), statistics.median(ours32), statistics.median(ours16)

@@ -10,6 +10,9 @@ import xarray as xr
 import dynvision
 
 
+torch.set_num_threads(1)  # tiny tensors: threads cost more than they give (and xdist workers share 2 cores)
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)

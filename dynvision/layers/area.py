@@ -238,13 +238,15 @@ class DynamicArea(nn.Module):
 
     # ----------------------------------------------------------------------------------------
     # run-time
-    def initial_state(self, batch: int, device=None, dtype=torch.float32) -> AreaState:
+    def initial_state(self, batch: int, device=None, dtype=torch.float32,
+                      memory_format=torch.contiguous_format) -> AreaState:
         """All-zero state and history for a batch."""
-        v = torch.zeros(batch, self.out_channels, *self.size, device=device, dtype=dtype)
+        v = torch.empty(batch, self.out_channels, *self.size, device=device, dtype=dtype,
+                        memory_format=memory_format).zero_()
         trace = None
         if self.adapt is not None:
             c, s = self.shape_at("adapt")
-            trace = torch.zeros(batch, c, *s, device=device, dtype=dtype)
+            trace = torch.empty(batch, c, *s, device=device, dtype=dtype, memory_format=memory_format).zero_()
         return AreaState(v, History(v, self.history_length), trace)
 
     def prepare(self) -> None:

@@ -17,6 +17,7 @@ from dynvision.layers.activation import make_activation
 from dynvision.layers.area import DynamicArea
 from dynvision.layers.gain import AdaptiveGain
 from dynvision.layers.norm import make_norm
+from dynvision.layers.pool import MaxPool2d
 from dynvision.layers.operations import default_operations
 from dynvision.registry import UnknownNameError, unknown_name_message
 
@@ -100,7 +101,7 @@ def build_areas(specs: Sequence[AreaSpec], in_channels: int, in_size: Sequence[i
                     nn.init.zeros_(m.bias)
         order = operations or default_operations(dynamics, recurrence_target, two_stage)
         act_kwargs = {"exponent": supralinearity} if activation == "supralinear" else {}
-        pool = nn.MaxPool2d(*spec.pool) if spec.pool else None
+        pool = MaxPool2d(*spec.pool) if spec.pool else None
         area = DynamicArea(
             spec.name, conv, in_channels=in_channels, out_channels=spec.channels, in_size=size,
             size=area_size, operations=order, conv2=conv2, mid_channels=spec.mid_channels,

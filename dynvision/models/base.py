@@ -132,13 +132,21 @@ class InputStage(nn.Module):
         self.retina, self.gain = retina, gain
         self.out_channels = retina.out_channels if retina is not None else channels
 
-    def frames(self, x: torch.Tensor) -> torch.Tensor:
-        """The stateless part on all frames at once: (B, T, C, H, W) -> (B, T, C', H, W)."""
-        b, t = x.shape[:2]
-        f = (x.flatten(0, 1) - self.mean) / self.std
+    def frames(self, x: torch.Tensor, channels_last: bool = False) -> torch.Tensor:
+        """The stateless part on all frames at once: (B, T, C, H, W) -> (T, B, C', H, W).
+
+        Time comes first so that each step's frame is one contiguous block (in channels-last
+        layout when the model uses it).
+        """
+        f = x.transpose(0, 1)
+        t, b = f.shape[:2]
+        f = f.reshape(t * b, *f.shape[2:])
+        if channels_last:
+            f = f.contiguous(memory_format=torch.channels_last)
+        f = torch.addcmul(-self.mean / self.std, f, 1.0 / self.std)  # (f - mean) / std in one pass
         if self.retina is not None:
             f = self.retina(f)
-        return f.view(b, t, *f.shape[1:])
+        return f.view(t, b, *f.shape[1:]) if not channels_last else f.unflatten(0, (t, b))
 
 
 class RecurrentModel(nn.Module):
@@ -214,10 +222,22 @@ class RecurrentModel(nn.Module):
             area.set_connections(bool(skips), bool(fbs), "additive", feedback_mode)
 
     # ----------------------------------------------------------------------------------------
-    def initial_state(self, batch: int, device=None, dtype=torch.float32) -> ModelState:
-        """All-zero state for ``batch`` samples."""
+    @property
+    def channels_last(self) -> bool:
+        """Whether the model runs in channels-last layout (after ``model.to(memory_format=
+        torch.channels_last)``): states and inputs then follow, so no step converts layouts."""
+        for module in self.areas.modules():  # the first weight whose layout is unambiguous
+            if isinstance(module, nn.Conv2d) and module.weight.is_contiguous() != \
+                    module.weight.is_contiguous(memory_format=torch.channels_last):
+                return not module.weight.is_contiguous()
+        return False
+
+    def initial_state(self, batch: int, device=None, dtype=None) -> ModelState:
+        """All-zero state for ``batch`` samples (in the parameters' dtype and layout)."""
         device = device or next(self.parameters()).device
-        areas = [a.initial_state(batch, device, dtype) for a in self.areas.values()]
+        dtype = dtype or next(self.parameters()).dtype
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+        areas = [a.initial_state(batch, device, dtype, fmt) for a in self.areas.values()]
         gain = None
         if self.input_stage.gain is not None:
             c = self.input_stage.out_channels
@@ -240,7 +260,7 @@ class RecurrentModel(nn.Module):
         if tuple(x.shape[3:]) != (h, w):
             raise ValueError(f"input is {tuple(x.shape[3:])} pixels; {type(self).__name__} was built for "
                              f"{(h, w)} (input_dims={self.input_dims}); rebuild it with matching input_dims")
-        if not torch.isfinite(x).all():
+        if not torch.isfinite(x.sum(dtype=torch.float32)):  # one reduction: NaN and inf propagate
             raise ValueError("input contains non-finite values (NaN or inf)")
 
     def _validate_record(self, record) -> dict[str, Callable]:
@@ -282,12 +302,12 @@ class RecurrentModel(nn.Module):
         for area in areas:
             area.prepare()
         index = {name: i for i, name in enumerate(self.area_names)}
-        frames = self.input_stage.frames(x)
+        frames = self.input_stage.frames(x, self.channels_last)
         gain = self.input_stage.gain
         features, recs = [], {name: [] for name in reducers}
         for k in range(steps):
             t = state.t + k
-            y = frames[:, k]
+            y = frames[k]
             if gain is not None:
                 y, state.gain = gain.step(y, state.gain)
             for i, area in enumerate(areas):
@@ -337,7 +357,8 @@ class RecurrentModel(nn.Module):
         """
         _, c, h, w = self.input_dims
         device = next(self.parameters()).device
-        blank = torch.full((1, chunk_steps, c, h, w), float(background), device=device)
+        blank = torch.full((1, chunk_steps, c, h, w), float(background), device=device,
+                           dtype=next(self.parameters()).dtype)
         state, previous = self.initial_state(1, device), None
         max_chunks = max(1, int(max_ms / (self.dt * chunk_steps)))
         change = float("inf")
