@@ -194,6 +194,21 @@ def lab(tmp_path):
         shutil.rmtree(tmp_path / "runtime", ignore_errors=True)
 
 
+def _dismiss_dialogs(page, seen: list) -> None:
+    """Accept any modal JupyterLab dialog (e.g. kernel selection on a fresh environment)."""
+    for _ in range(5):
+        dialog = page.locator(".jp-Dialog")
+        if dialog.count() == 0:
+            return
+        seen.append(dialog.first.inner_text(timeout=5_000)[:200])
+        accept = page.locator(".jp-Dialog .jp-mod-accept")
+        if accept.count():
+            accept.first.click(timeout=5_000)
+        else:
+            page.keyboard.press("Escape")
+        page.wait_for_timeout(500)
+
+
 def test_notebook_runs_in_jupyterlab_and_its_explorer_responds(playwright, lab):
     browser = _Page(playwright)
     page = browser.page
@@ -201,13 +216,16 @@ def test_notebook_runs_in_jupyterlab_and_its_explorer_responds(playwright, lab):
         page.goto(lab, timeout=60_000)
         page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-        for _ in range(3):  # "Run All" before the kernel's session is connected runs nothing: retry
-            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        dialogs: list[str] = []
+        for _ in range(4):  # "Run All" before the kernel's session is connected runs nothing: retry
+            _dismiss_dialogs(page, dialogs)  # and a modal dialog (kernel selection...) blocks the menu
             try:
+                page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click(timeout=10_000)
+                page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click(timeout=10_000)
                 page.wait_for_function(_STARTED, timeout=15_000)
                 break
             except Exception:  # noqa: BLE001 - playwright's TimeoutError
+                page.keyboard.press("Escape")  # close a menu left open
                 continue
         page.locator(".noUi-handle").first.wait_for(timeout=75_000)  # the explorer's time slider
         page.wait_for_function(BOKEH_READY, timeout=30_000)
@@ -226,7 +244,7 @@ def test_notebook_runs_in_jupyterlab_and_its_explorer_responds(playwright, lab):
                                    "new maps after moving the time slider (kernel round trip)", timeout_s=30)
         assert any(v[1] != start.get(k, {}).get("image", [0, None])[1] for k, v in _images(moved).items())
         page.get_by_text("20 ms", exact=True).first.wait_for(timeout=10_000)  # the slider's value
-        assert browser.errors == [], browser.errors
+        assert browser.errors == [], (browser.errors, dialogs)
         assert browser.external == [], f"requests left 127.0.0.1: {browser.external}"
     finally:
         browser.close()
