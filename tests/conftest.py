@@ -44,6 +44,19 @@ def make_stimulus(n=5, steps=6, channels=1, size=16, dt=2.0, seed=0):
     )
 
 
+def tiny_model_kwargs(name: str, steps: int = 3, channels: int = 3) -> dict:
+    """Constructor arguments for a tiny version of any registered model (AlexNet needs 64 px)."""
+    import inspect
+
+    from dynvision.models import MODELS
+
+    size = 64 if name == "AlexNet" else 32
+    kwargs = {"n_classes": 3, "input_dims": (steps, channels, size, size)}
+    if "width" in inspect.signature(MODELS.get(name).__init__).parameters:
+        kwargs["width"] = 0.0625
+    return kwargs
+
+
 @pytest.fixture
 def stimulus():
     return make_stimulus()

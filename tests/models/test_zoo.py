@@ -1,7 +1,7 @@
 """The model contract on every registered model, and the zoo's architectures and dynamics.
 
 The contract tests are parametrised over ``dynvision.list_models()``: a newly registered model
-is tested the moment it is registered (give it a tiny ``width`` or an entry in ``SIZE``).
+is tested the moment it is registered (give it a tiny ``width``; see ``tiny_model_kwargs`` in conftest).
 """
 
 import inspect
@@ -9,6 +9,7 @@ import json
 import warnings
 
 import pytest
+from conftest import tiny_model_kwargs
 import torch
 
 import dynvision
@@ -19,27 +20,15 @@ from dynvision.models import MODELS, create_model
 from dynvision.registry import UnknownNameError
 
 ALL = dynvision.list_models()
-SIZE = {"AlexNet": 64}  # pixels of the tiny input (AlexNet needs >= 63)
 HEAVY = {"ResNet101", "ResNet152"}  # deep: forward shape only, in eval mode (same code as ResNet50)
 FEEDFORWARD = ["AlexNet", "ResNet18", "ResNet50"]  # static with euler and tau == dt by default
 ZOO = ["AlexNet", "CordsNet", "CorNetRT", "ResNet18", "ResNet34", "ResNet50", "ResNet101", "ResNet152"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models gain nothing from threads; on a shared machine the threads wait on each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def tiny_kwargs(name: str, steps: int = 3) -> dict:
-    size = SIZE.get(name, 32)
-    kw = {"n_classes": 3, "input_dims": (steps, 3, size, size)}
-    if "width" in inspect.signature(MODELS.get(name).__init__).parameters:
-        kw["width"] = 0.0625
-    return kw
+    return tiny_model_kwargs(name, steps, channels=3)
 
 
 def latency_bound(model) -> int:

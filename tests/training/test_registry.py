@@ -6,37 +6,25 @@ ResNet50), so a newly registered model is covered the moment it is registered.
 
 from __future__ import annotations
 
-import inspect
 
 import pytest
+from conftest import tiny_model_kwargs
 import torch
 
 import dynvision
-from dynvision.models import MODELS
 from dynvision.training.bptt import run_sequence
 from dynvision.training.module import DynVisionModule
 from dynvision.training.optim import parameter_groups
 from dynvision.training.temporal import Presentation
 
-SIZE = {"AlexNet": 64}
 SKIP = {"ResNet101", "ResNet152"}
 NAMES = [n for n in dynvision.list_models() if n not in SKIP]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def tiny_kwargs(name: str, steps: int = 4) -> dict:
-    size = SIZE.get(name, 32)
-    kwargs = {"n_classes": 3, "input_dims": (steps, 1, size, size)}
-    if "width" in inspect.signature(MODELS.get(name).__init__).parameters:
-        kwargs["width"] = 0.0625
-    return kwargs
+    return tiny_model_kwargs(name, steps, channels=1)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 import dynvision
 
@@ -17,14 +16,9 @@ COMPARE = {"recurrence_type": ["full", "self"]}
 
 
 def run(name: str, compare: bool = False, **params):
-    """Run an experiment on one thread (tiny models; threads only contend on a shared machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return dynvision.run_experiment(name, model=MODEL, model_kwargs=KW,
-                                        compare=COMPARE if compare else None, **SHORT, **params)
-    finally:
-        torch.set_num_threads(threads)
+    """Run an experiment on a tiny model (tests/conftest.py keeps torch on one thread)."""
+    return dynvision.run_experiment(name, model=MODEL, model_kwargs=KW,
+                                    compare=COMPARE if compare else None, **SHORT, **params)
 
 
 @pytest.fixture(scope="session")
