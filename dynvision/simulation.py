@@ -33,6 +33,7 @@ import numpy as np
 import torch
 import xarray as xr
 
+from dynvision.conventions import jsonable
 from dynvision.dynamics import delay_steps, time_axis
 from dynvision.io.schema import STIMULUS_DIMS, build_tree, sample_coords
 from dynvision.io.store import ActivationWriter, lazy_zeros, open_activations
@@ -44,9 +45,6 @@ PRECISIONS = ("float32", "bfloat16", "autocast")
 STORE_DTYPES = ("float32", "float16")
 
 
-def _jsonable(value):
-    return json.loads(json.dumps(value, default=lambda o: o.item() if hasattr(o, "item") else
-                                 (list(o) if isinstance(o, (tuple, set, np.ndarray)) else repr(o))))
 
 
 def as_stimulus(stimulus, dt: float) -> xr.DataArray:
@@ -106,7 +104,7 @@ def fingerprint(model: RecurrentModel, stimulus: xr.DataArray, options: Mapping[
     h.update(str(values.shape).encode() + values.tobytes())
     for name, coord in sorted(stimulus.coords.items()):
         h.update(name.encode() + np.asarray(coord.values).tobytes())
-    h.update(json.dumps(_jsonable(dict(options)), sort_keys=True).encode())
+    h.update(json.dumps(jsonable(dict(options)), sort_keys=True).encode())
     return h.hexdigest()
 
 
@@ -315,7 +313,7 @@ class Simulation:
         import dynvision
 
         model = self.model
-        return _jsonable({
+        return jsonable({
             "model": getattr(model, "registry_name", type(model).__name__),
             "config": getattr(model, "config", {}),
             "dt": model.dt,
@@ -328,7 +326,7 @@ class Simulation:
 
     def _area_attrs(self, name: str, reduce) -> dict:
         area = self.model.areas[name]
-        return _jsonable({
+        return jsonable({
             "tau_ms": float(area.tau.detach()), "tff_ms": area.tff_steps * area.dt, "trc_ms": area.trc_steps * area.dt,
             "channels": area.out_channels, "size": list(area.size),
             "reduce": reduce if isinstance(reduce, str) else repr(reduce),

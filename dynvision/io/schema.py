@@ -15,10 +15,7 @@ from typing import Any, Mapping
 import numpy as np
 import xarray as xr
 
-STIMULUS_DIMS = ("sample", "time", "channel", "y", "x")
-ACTIVITY_DIMS = ("sample", "time", "channel", "y", "x")
-REDUCED_DIMS = ("sample", "time", "channel")
-LOGIT_DIMS = ("sample", "time", "class")
+from dynvision.conventions import ACTIVITY_DIMS, LOGIT_DIMS, REDUCED_DIMS, STIMULUS_DIMS  # noqa: F401
 TIME_ATTRS = {"units": "ms", "long_name": "time since stimulus start"}
 
 

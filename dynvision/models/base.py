@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Sequence
@@ -30,6 +29,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 import torch
 from torch import nn
 
+from dynvision.conventions import BACKGROUND, jsonable  # noqa: F401  (BACKGROUND re-exported)
 from dynvision.dynamics import delay_steps
 from dynvision.layers.area import AreaState, DynamicArea
 from dynvision.layers.connections import Connection
@@ -37,7 +37,6 @@ from dynvision.layers.gain import AdaptiveGain
 from dynvision.layers.retina import Retina
 from dynvision.registry import check_choice, unknown_name_message, UnknownNameError
 
-BACKGROUND = 0.5  # grey: the luminance of a blank screen in dynvision's [0, 1] convention
 
 
 @dataclass
@@ -102,15 +101,22 @@ def capture_config(init):
         bound.apply_defaults()
         init(self, *args, **kwargs)
         config = {k: v for k, v in bound.arguments.items() if k != "self"}
-        self.config = {"model": type(self).__name__, **json.loads(json.dumps(config, default=_jsonable))}
+        self.config = {"model": type(self).__name__, **jsonable(config)}
 
     return wrapper
 
 
-def _jsonable(obj):
-    if isinstance(obj, (tuple, set)):
-        return list(obj)
-    return repr(obj)
+
+def config_dict(model) -> dict:
+    """The model's configuration as a JSON-able dict (``{"model": name, **arguments}``).
+
+    Use this rather than reading ``model.config`` directly: it works whatever form the
+    configuration object takes.
+    """
+    config = getattr(model, "config", None)
+    if config is None:
+        return {"model": type(model).__name__}
+    return jsonable(config.to_dict() if hasattr(config, "to_dict") else dict(config))
 
 
 class InputStage(nn.Module):

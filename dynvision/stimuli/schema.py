@@ -25,8 +25,7 @@ import xarray as xr
 
 from dynvision.dynamics.timing import delay_steps
 
-BACKGROUND = 0.5
-DIMS = ("sample", "time", "channel", "y", "x")
+from dynvision.conventions import BACKGROUND, STIMULUS_DIMS as DIMS  # noqa: F401  (one definition)
 TIME_COORDS = ("stim_onset", "stim_offset", "onset2", "offset2", "duration", "interval")
 
 

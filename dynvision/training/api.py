@@ -29,6 +29,7 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch.utils.data import Dataset
 
+from dynvision.conventions import jsonable
 from dynvision.models import RecurrentModel
 
 SPLIT_NAMES = ("train", "val", "test")
@@ -107,10 +108,6 @@ def infer_model_kwargs(model_kwargs: Mapping[str, Any] | None, train_set: Datase
             n = 1 + max(int(train_set[i][1]) for i in range(len(train_set)))  # type: ignore[arg-type]
         kwargs["n_classes"] = int(n)
     return kwargs
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=lambda o: o.item() if hasattr(o, "item") else repr(o)))
 
 
 def train(model: str | RecurrentModel = "DyRCNNx4", model_kwargs: Mapping[str, Any] | None = None,
@@ -204,6 +201,6 @@ def train(model: str | RecurrentModel = "DyRCNNx4", model_kwargs: Mapping[str, A
                "epochs_done": trainer.current_epoch, "metrics": metrics,
                "best_checkpoint": best.best_model_path or None}
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "run.json").write_text(json.dumps(_jsonable(run), indent=2))
+        (out_dir / "run.json").write_text(json.dumps(jsonable(run), indent=2))
     return TrainResult(trained, metrics, best.best_model_path or None, last.best_model_path or None, out_dir,
                        module.presentation, trainer.global_rank)
