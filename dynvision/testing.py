@@ -1,71 +1,330 @@
-"""Public testing helpers: an independent, naive implementation to check models against.
+"""Public testing helpers: an independent implementation of the DyRCNN equations.
 
-:func:`reference_forward` recomputes a DyRCNN forward pass with plain ``torch.nn.functional``
-calls on the model's own weights, written as directly as the equations read: one explicit
-loop over time and areas, explicit history lists, no fused convolutions, no compiled
-operation lists. Tests compare it with the library's time loop, and ``benchmarks/`` times it
-as the naive baseline.
+:func:`reference_run` recomputes a DyRCNN run from the *equations* and the model's *stated*
+configuration, sharing no code with the library: it reads the time constants, delays, ``dt``,
+dynamics form, integrator and connection modes from the configuration the model was built with
+(never from the modules, so an area that ignored its ``tau`` would disagree), the weights from
+``state_dict()``, and the architecture (channels, kernels, strides, pooling, skip and feedback
+pairs) from the family's declaration. Recurrence types, the topographic sheet, resampling,
+delays, the integrators and the time convention are all written out here again, as plainly as
+the equations read: one explicit loop over time and areas, emitted outputs kept per step, every
+target recomputed from the states (no caching).
 
-Supported: the default ``rate`` and ``dynvision`` orders, any recurrence type at the output,
-additive skip/feedback connections, max-pooling, no retina/gain/adaptation/norm.
+The equations (all times in ms, ``x`` the stimulus in [0, 1], grey 0.5 -> 0 after
+normalisation ``(x - 0.5) / 0.25``):
+
+- area ``i``'s target ``g_i(t) = phi(ff + rec + skip + fb)`` (rate form; without ``phi`` for
+  the voltage and DynVision forms), with ``ff = W * input_i(t)``, ``rec = R(out_i(t - trc))``,
+  ``skip``/``fb`` 1 x 1 convolutions of resampled ``out_j(t - tsk)`` / ``out_j(t - tfb)``;
+  multiplicative modes use ``x * (1 + term)``; adaptation divides by ``1 + s a(t)`` with
+  ``tau_a da/dt = -a + |drive|``;
+- ``input_0(t)`` is the frame shown over ``[t, t + dt)`` (after the input gain, if any);
+  ``input_i(t) = pool(out_{i-1}(t - tff))``;
+- ``tau dr/dt = -r + g(t)`` (``etd2``: the target taken as linear between the step's ends;
+  ``exponential``: held at its end value; ``euler``: forward Euler on the end value);
+  DynVision: ``r <- relu(r + dt/tau (g - r))``;
+- outputs at index ``k`` are the state at ``t_k``, before frame ``k`` acts.
+
+Supported: DyRCNNx2/DyRCNNx4 with ReLU or identity activations, every recurrence type (with
+``recurrence_bound`` by the exact operator norm), skip and feedback connections in both modes,
+input gain and per-area adaptation; no retina, norm, custom operation orders or two-stage areas.
 
 Example:
     >>> import torch, dynvision
     >>> model = dynvision.create_model("DyRCNNx2", input_dims=(4, 1, 16, 16), width=0.25)
     >>> x = torch.rand(2, 4, 1, 16, 16)
-    >>> torch.allclose(reference_forward(model, x), model(x), atol=1e-5)
+    >>> logits, _ = reference_run(model, x)
+    >>> torch.allclose(logits, model(x), atol=1e-5)
     True
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from dynvision.layers.connections import resample
+__all__ = ["reference_forward", "reference_run"]
+
+
+def _steps(ms: float, dt: float, name: str) -> int:
+    n = ms / dt
+    if abs(n - round(n)) > 1e-6:
+        raise ValueError(f"{name}={ms} ms is not a multiple of dt={dt} ms")
+    return int(round(n))
+
+
+def _resample(h: torch.Tensor, size) -> torch.Tensor:
+    """Area average down by an integer factor, nearest neighbour up."""
+    H, W = h.shape[-2:]
+    if (H, W) == tuple(size):
+        return h
+    if H >= size[0]:
+        fy, fx = H // size[0], W // size[1]
+        return h.unflatten(-1, (size[1], fx)).unflatten(-3, (size[0], fy)).mean(dim=(-1, -3))
+    ry, rx = size[0] // H, size[1] // W
+    return h.repeat_interleave(ry, dim=-2).repeat_interleave(rx, dim=-1)
+
+
+def _sheet_matrix(weights: torch.Tensor, channels: int, size, kernel: int) -> torch.Tensor:
+    """Dense (C*H*W x C*H*W) matrix of topographic lateral connections on the mirrored sheet.
+
+    Channels tile a ``gy x gx`` block at each position (row-major, rows/columns of odd blocks
+    mirrored); two units connect with the weight of their squared distance on the sheet (weights
+    ordered by increasing distance), within the kernel's reach.
+    """
+    H, W = size
+    gx = math.ceil(math.sqrt(channels))
+    gy = math.ceil(channels / gx)
+    where = {}
+    for c in range(channels):
+        for y in range(H):
+            for x in range(W):
+                cy, cx = c // gx, c % gx
+                if y % 2:
+                    cy = gy - 1 - cy
+                if x % 2:
+                    cx = gx - 1 - cx
+                where[(y * gy + cy, x * gx + cx)] = (c * H + y) * W + x
+    r = kernel // 2
+    distances = sorted({dy * dy + dx * dx for dy in range(-r, r + 1) for dx in range(-r, r + 1)})
+    rank = {d: i for i, d in enumerate(distances)}
+    n = channels * H * W
+    m = torch.zeros(n, n, dtype=weights.dtype)
+    for (sy, sx), target in where.items():
+        for dy in range(-r, r + 1):
+            for dx in range(-r, r + 1):
+                source = where.get((sy + dy, sx + dx))
+                if source is not None:
+                    m[target, source] += weights[rank[dy * dy + dx * dx]]
+    return m
+
+
+class _Recurrence:
+    """``h -> R h`` for one area, from the type's definition and the area's weights."""
+
+    def __init__(self, kind: str, sd: dict, prefix: str, channels: int, size, kernel: int, bound):
+        self.kind, self.channels, self.size = kind, channels, tuple(size)
+        p = prefix + "recurrence."
+        get = sd.get
+        if kind == "self":
+            self.w, self.b = sd[p + "weight"], get(p + "bias")
+        elif kind in ("full", "depthwise", "pointwise"):
+            self.w, self.b = sd[p + "conv.weight"], get(p + "conv.bias")
+        elif kind in ("depthpointwise", "pointdepthwise"):
+            self.dw, self.dwb = sd[p + "depthwise.weight"], get(p + "depthwise.bias")
+            self.pw, self.pwb = sd[p + "pointwise.weight"], get(p + "pointwise.bias")
+        elif kind in ("local", "localdepthwise"):
+            self.m = _sheet_matrix(sd[p + "lateral.weight"], channels, size, kernel)
+            self.mb = get(p + "lateral.bias")
+            if kind == "localdepthwise":
+                self.dw, self.dwb = sd[p + "depthwise.weight"], get(p + "depthwise.bias")
+        elif kind != "none":
+            raise NotImplementedError(f"recurrence type {kind!r}")
+        self.scale = 1.0
+        if bound is not None and kind != "none":
+            self.scale = min(1.0, float(bound) / self.operator_norm())
+
+    def linear(self, h):
+        return self(h, bias=False)
+
+    def __call__(self, h: torch.Tensor, bias: bool = True) -> torch.Tensor:
+        k = self.kind
+        if k == "none":
+            return torch.zeros_like(h)
+        if k == "self":
+            out = h * self.w.view(1, -1, 1, 1)
+            out = out + self.b.view(1, -1, 1, 1) if (bias and self.b is not None) else out
+        elif k == "full":
+            out = F.conv2d(h, self.w, self.b if bias else None, padding=self.w.shape[-1] // 2)
+        elif k == "depthwise":
+            out = F.conv2d(h, self.w, self.b if bias else None, padding=self.w.shape[-1] // 2, groups=h.shape[1])
+        elif k == "pointwise":
+            out = F.conv2d(h, self.w, self.b if bias else None)
+        elif k == "depthpointwise":
+            d = F.conv2d(h, self.dw, self.dwb if bias else None, padding=self.dw.shape[-1] // 2, groups=h.shape[1])
+            out = F.conv2d(d, self.pw, self.pwb if bias else None)
+        elif k == "pointdepthwise":
+            pnt = F.conv2d(h, self.pw, self.pwb if bias else None)
+            out = F.conv2d(pnt, self.dw, self.dwb if bias else None, padding=self.dw.shape[-1] // 2,
+                           groups=pnt.shape[1])
+        else:  # local, localdepthwise: the dense sheet matrix
+            flat = h.reshape(h.shape[0], -1) @ self.m.T.to(h.dtype)
+            out = flat.view_as(h)
+            if bias and self.mb is not None:
+                out = out + self.mb
+            if k == "localdepthwise":
+                out = F.conv2d(out, self.dw, self.dwb if bias else None, padding=self.dw.shape[-1] // 2,
+                               groups=out.shape[1])
+        return self.scale * out
+
+    def operator_norm(self) -> float:
+        """The largest singular value of the linear part, from the dense matrix."""
+        n = self.channels * math.prod(self.size)
+        eye = torch.eye(n, dtype=torch.float64).view(n, self.channels, *self.size)
+        saved, self.scale = self.scale, 1.0
+        cols = self(eye, bias=False).reshape(n, n)
+        self.scale = saved
+        return float(torch.linalg.matrix_norm(cols.T, ord=2))
+
+
+def _combine(mode: str, x, term):
+    if term is None:
+        return x
+    return x + term if mode == "additive" else x * (1.0 + term)
+
+
+def _phi(name: str):
+    if name == "relu":
+        return torch.relu
+    if name == "identity":
+        return lambda v: v
+    raise NotImplementedError(f"activation {name!r}")
+
+
+def _weights(integrator: str, dt: float, tau: float) -> tuple[float, float, float]:
+    """``(E, c0, c1)`` with ``x(t + dt) = E x + c0 g0 + c1 g1``."""
+    z = dt / tau
+    if integrator == "euler":
+        return 1 - z, 0.0, z
+    E = math.exp(-z)
+    if integrator == "exponential":
+        return E, 0.0, 1 - E
+    if integrator == "etd2":
+        return E, (1 - E) / z - E, 1 - (1 - E) / z
+    raise NotImplementedError(f"integrator {integrator!r}")
+
+
+def reference_run(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Logits ``(batch, time, classes)`` and every area's recording ``(batch, time, C, H, W)``."""
+    from dynvision.models.base import config_dict  # reads the configuration as the user gave it
+
+    cfg: dict[str, Any] = config_dict(model)
+    if cfg.get("model") not in ("DyRCNNx2", "DyRCNNx4"):
+        raise NotImplementedError(f"reference_run covers DyRCNNx2/x4, not {cfg.get('model')}")
+    if cfg.get("retina") or cfg.get("norm") not in (None, "none") or cfg.get("operations"):
+        raise NotImplementedError("reference_run has no retina, norm or custom operation order")
+    if cfg.get("recurrence_target", "output") != "output":
+        raise NotImplementedError("reference_run covers recurrence at the output")
+    sd = {k: v.detach().to(torch.float64) for k, v in model.state_dict().items()}
+    dt = float(cfg["dt"])
+    form, integrator = cfg["dynamics"], cfg["integrator"]
+    phi = _phi(cfg["activation"])
+    specs = type(model).specs
+    names = [s.name for s in specs]
+    taus = cfg["tau"] if isinstance(cfg["tau"], dict) else {n: float(cfg["tau"]) for n in names}
+    tff = _steps(float(cfg["tff"]), dt, "tff")
+    trc = _steps(float(cfg["trc"]), dt, "trc")
+    pairs = (list(type(model).skips) if cfg["skip"] else []) + (list(type(model).feedbacks) if cfg["feedback"] else [])
+    delays = {"skip": _steps(float(cfg["tsk"]), dt, "tsk"), "feedback": _steps(float(cfg["tfb"]), dt, "tfb")}
+
+    frames = ((x.detach().to(torch.float64) - 0.5) / 0.25)
+    batch, steps = frames.shape[:2]
+    # sizes: convolution with padding k // 2, then the pooling of the output sent on
+    areas, size = [], tuple(frames.shape[-2:])
+    for s in specs:
+        w = sd[f"areas.{s.name}.conv.weight"]
+        own = tuple((n + 2 * (s.kernel // 2) - s.kernel) // s.stride + 1 for n in size)
+        rec = _Recurrence(cfg["recurrence_type"], sd, f"areas.{s.name}.", w.shape[0], own,
+                          int(cfg["recurrence_kernel"]), cfg.get("recurrence_bound"))
+        areas.append(dict(name=s.name, w=w, b=sd.get(f"areas.{s.name}.conv.bias"), stride=s.stride,
+                          pad=s.kernel // 2, size=own, pool=s.pool, rec=rec, tau=float(taus[s.name]),
+                          channels=w.shape[0]))
+        size = own if s.pool is None else tuple((n + 2 * s.pool[2] - s.pool[0]) // s.pool[1] + 1 for n in own)
+    conns = {n: [] for n in names}
+    for j, (src, tgt) in enumerate(pairs):
+        kind = "skip" if names.index(src) < names.index(tgt) else "feedback"
+        conns[tgt].append((kind, names.index(src), sd[f"connections.{j}.conv.weight"]))
+
+    gain_s = float(cfg.get("input_gain") or 0.0)
+    adapt_s = float(cfg.get("adaptation") or 0.0)
+
+    def adapt_apply(signal, trace, s, mode="divisive"):
+        return signal / (1 + s * trace) if mode == "divisive" else signal - s * trace
+
+    def trace_step(a, d0, d1, tau_a, integ):
+        E, c0, c1 = _weights(integ, dt, tau_a)
+        return E * a + c0 * d0 + c1 * d1
+
+    # state: per area the state at the current time; emitted[i][t] the output at time t
+    zeros = [torch.zeros(batch, a["channels"], *a["size"], dtype=torch.float64) for a in areas]
+    state = list(zeros)
+    emitted: list[dict[int, torch.Tensor]] = [{} for _ in areas]
+    traces = [torch.zeros_like(z) for z in zeros]
+    gain_trace = torch.zeros_like(frames[:, 0])
+
+    def out_of(i, v):
+        return phi(v) if form == "voltage" else v
+
+    def emitted_at(i, t):
+        return emitted[i].get(t, out_of(i, zeros[i])) if t >= 0 else out_of(i, zeros[i])
+
+    def sent_on(i, t):
+        h = emitted_at(i, t - tff)
+        p = areas[i]["pool"]
+        return h if p is None else F.max_pool2d(h, p[0], p[1], p[2])
+
+    def drive(i, inp, t):
+        """The drive before adaptation and phi at time index t, for input ``inp``."""
+        a = areas[i]
+        d = F.conv2d(inp, a["w"], a["b"], stride=a["stride"], padding=a["pad"])
+        d = _combine(cfg["recurrence_mode"], d, a["rec"](emitted_at(i, t - trc)))
+        for kind in ("skip", "feedback"):
+            total = None
+            for k2, src, w in conns[a["name"]]:
+                if k2 == kind:
+                    term = F.conv2d(_resample(emitted_at(src, t - delays[kind]), a["size"]), w)
+                    total = term if total is None else total + term
+            d = _combine("additive" if kind == "skip" else cfg["feedback_mode"], d, total)
+        return d
+
+    def target(d, trace):
+        if adapt_s > 0:
+            d = adapt_apply(d, trace, adapt_s)
+        return phi(d) if form == "rate" else d
+
+    logits_in, records = [], {n: [] for n in names}
+    for k in range(steps):
+        # the state at t_k
+        for i, a in enumerate(areas):
+            records[a["name"]].append(out_of(i, state[i]))
+        logits_in.append(sent_on(len(areas) - 1, k).mean(dim=(-2, -1)))
+        # frame k, shown over [t_k, t_k+1), through the input gain
+        f = frames[:, k]
+        if gain_s > 0:
+            mode = cfg.get("gain_mode", "divisive")
+            y0 = adapt_apply(f, gain_trace, gain_s, mode)
+            fd = f.abs() if mode == "divisive" else f
+            # the frame is constant over the step: its trace follows the exact exponential
+            gain_trace = trace_step(gain_trace, fd, fd, float(cfg["tau_gain"]), "exponential")
+            y1 = adapt_apply(f, gain_trace, gain_s, mode)
+        else:
+            y0 = y1 = f
+        for i, a in enumerate(areas):
+            inp0 = y0 if i == 0 else sent_on(i - 1, k)
+            inp1 = y1 if i == 0 else sent_on(i - 1, k + 1)
+            d0, d1 = drive(i, inp0, k), drive(i, inp1, k + 1)
+            trace0 = traces[i]
+            if adapt_s > 0:
+                integ_a = "exponential" if form == "dynvision" else integrator
+                traces[i] = trace_step(traces[i], d0.abs(), d1.abs(), float(cfg["tau_adaptation"]), integ_a)
+            g0, g1 = target(d0, trace0), target(d1, traces[i])
+            r, tau = state[i], a["tau"]
+            if form == "dynvision":
+                new = torch.relu(r + dt / tau * (g1 - r)) if cfg["activation"] == "relu" else r + dt / tau * (g1 - r)
+            else:
+                E, c0, c1 = _weights(integrator, dt, tau)
+                new = E * r + c0 * g0 + c1 * g1
+            state[i] = new
+            emitted[i][k + 1] = out_of(i, new)
+    w, b = sd["classifier.weight"], sd["classifier.bias"]
+    logits = torch.stack(logits_in, dim=1) @ w.T + b
+    dtype = x.dtype if x.is_floating_point() else torch.float32
+    return logits.to(dtype), {n: torch.stack(v, dim=1).to(dtype) for n, v in records.items()}
 
 
 def reference_forward(model, x: torch.Tensor) -> torch.Tensor:
-    """Logits (batch, time, classes) of ``model`` on ``x``, computed naively."""
-    areas = list(model.areas.values())
-    names = model.area_names
-    for a in areas:
-        if a.form not in ("rate", "dynvision") or a.recurrence_target != "output" or a.norm is not None \
-                or a.adapt is not None or a.conv2 is not None:
-            raise NotImplementedError("reference_forward covers single-stage areas with the default orders")
-    if model.input_stage.retina is not None or model.input_stage.gain is not None:
-        raise NotImplementedError("reference_forward has no retina or input gain")
-    batch, steps = x.shape[:2]
-    frames = (x - 0.5) / 0.25
-    states = [torch.zeros(batch, a.out_channels, *a.size) for a in areas]
-    history: list[list[torch.Tensor]] = [[] for _ in areas]  # emitted outputs, step by step
-
-    def emitted(i: int, t: int) -> torch.Tensor:
-        return history[i][t] if t >= 0 else torch.zeros_like(states[i])
-
-    features = []
-    for t in range(steps):
-        y = frames[:, t]
-        for i, a in enumerate(areas):
-            conv = a.conv
-            drive = F.conv2d(y, conv.weight, conv.bias, conv.stride, conv.padding)
-            if a.has_recurrence:
-                drive = drive + a.recurrence(emitted(i, t - a.trc_steps))
-            for conn in model.connections:
-                if conn.target == names[i]:
-                    src = names.index(conn.source)
-                    h = emitted(src, t - conn.delay)
-                    drive = drive + F.conv2d(resample(h, conn.out_size), conn.conv.weight)
-            alpha = 1 - math.exp(-a.dt / float(a.tau)) if a.integrator_name == "exponential" else a.dt / float(a.tau)
-            if a.form == "rate":
-                states[i] = states[i] + alpha * (torch.relu(drive) - states[i])
-            else:
-                states[i] = torch.relu(states[i] + alpha * (drive - states[i]))
-            history[i].append(states[i])
-            y = emitted(i, t - a.tff_steps)
-            if a.pool is not None:
-                y = F.max_pool2d(y, a.pool.kernel_size, a.pool.stride, a.pool.padding)
-        features.append(y.mean(dim=(-2, -1)))
-    return model.classifier(torch.stack(features, dim=1))
+    """Logits ``(batch, time, classes)`` of ``model`` on ``x``, from :func:`reference_run`."""
+    return reference_run(model, x)[0]

@@ -1,11 +1,33 @@
-"""The ODE contract: a dynamics object only computes the derivative.
+"""The ODE contract: a unit model computes the right-hand side ``dx/dt``; integrators step it.
 
-A leaky unit with time constant ``tau`` (ms) driven by ``u`` obeys
+Every area's state ``x`` follows a *leaky* equation driven by a target ``g(t)``:
 
-    tau dx/dt = -x + u
+    tau dx/dt = -x + g(t)
 
-Everything else (stepping, the choice of integrator, where the activation function sits, delays)
-lives elsewhere, so this class stays a few lines long.
+``g`` is everything the area computes before ``integrate`` in its operation order (see
+:mod:`dynvision.layers.operations`): the feedforward convolution, recurrent, skip and feedback
+terms, adaptation, normalisation, and - for the ``rate`` form - the activation ``phi``. A unit
+model is one small class:
+
+- :meth:`Unit.derivative` is the right-hand side. Every integrator in
+  :mod:`~dynvision.dynamics.integrators` advances the state by a weighted sum of right-hand
+  sides at the targets it needs (``x + w0 f(x, g0) + w1 f(x, g1)``), so a new unit model works
+  with every integrator by defining this one method (and ``tau_ms``, the time scale of its
+  linear part, which the exponential integrators use).
+- :attr:`Unit.nonlinearity` says where the activation sits in the default operation order:
+  ``"before"`` integration (rate units, ``phi`` is part of ``g``) or ``"after"`` (voltage
+  units emit ``phi(x)``).
+- :meth:`Unit.fixed_step` lets a form define its own discrete update instead (DynVision's).
+
+The forms, registered in :data:`FORMS`:
+
+======== ================================ =============================================
+form     equation                         emitted output
+======== ================================ =============================================
+rate     tau dr/dt = -r + phi(drive)      r
+voltage  tau dv/dt = -v + drive           phi(v)
+dynvision r <- phi(r + dt/tau (drive - r)) r (DynVision 0.1.0's update, its own step)
+======== ================================ =============================================
 
 Example:
     >>> import torch
@@ -15,22 +37,76 @@ Example:
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 
+from dynvision.registry import Registry
 
-class Leaky:
-    """Leaky integration ``tau dx/dt = -x + u``.
+FORMS = Registry("dynamics form")
+
+
+class Unit:
+    """Base class of unit models: ``derivative`` is the right-hand side, in 1/ms.
 
     Args:
         tau_ms: Time constant in ms; a float or a tensor broadcastable to the state.
     """
 
+    nonlinearity = "before"  # where phi sits in the default operation order
+    fixed = False  # True: the unit defines its own discrete step (fixed_step), ignoring integrators
+
     def __init__(self, tau_ms: float | torch.Tensor):
         self.tau_ms = tau_ms
 
-    def derivative(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-        """Return dx/dt (per ms) for state ``x`` under drive ``u``."""
-        return (u - x) / self.tau_ms
+    def derivative(self, x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        """Return ``dx/dt`` (per ms) for state ``x`` under target ``g``."""
+        raise NotImplementedError
+
+    def fixed_step(self, x: torch.Tensor, g: torch.Tensor, dt_ms: float,
+                   phi: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """The unit's own discrete update (only for ``fixed`` units)."""
+        raise NotImplementedError(f"{type(self).__name__} is integrated, it has no fixed step")
 
     def __repr__(self) -> str:
-        return f"Leaky(tau_ms={self.tau_ms})"
+        tau = self.tau_ms
+        return f"{type(self).__name__}(tau_ms={float(tau) if not torch.is_tensor(tau) or tau.numel() == 1 else tau})"
+
+
+class Leaky(Unit):
+    """Leaky integration ``tau dx/dt = -x + g``: relaxes towards its target with time constant tau."""
+
+    def derivative(self, x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        return (g - x) / self.tau_ms
+
+
+@FORMS.register("rate")
+class RateUnit(Leaky):
+    """``tau dr/dt = -r + phi(drive)``: the activation is part of the target; emits ``r``."""
+
+    nonlinearity = "before"
+
+
+@FORMS.register("voltage")
+class VoltageUnit(Leaky):
+    """``tau dv/dt = -v + drive``, emitting ``phi(v)``: the activation follows integration."""
+
+    nonlinearity = "after"
+
+
+@FORMS.register("dynvision")
+class DynVisionUnit(Leaky):
+    """DynVision 0.1.0's update ``r <- phi(r + dt/tau (drive - r))``: one forward-Euler step of
+    the leaky equation, rectified every step. It fixes its own step (the ``integrator`` option
+    does not apply) and needs ``nonlinearity`` right after ``integrate``."""
+
+    nonlinearity = "after"
+    fixed = True
+
+    def fixed_step(self, x, g, dt_ms, phi):
+        return phi(torch.lerp(x, g.to(x.dtype), dt_ms / self.tau_ms))
+
+
+def get_form(name: str) -> type[Unit]:
+    """The unit class of a dynamics form (``rate``, ``voltage``, ``dynvision``)."""
+    return FORMS.get(name)

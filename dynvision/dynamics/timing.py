@@ -74,8 +74,10 @@ def check_dt(dt_ms: float, tau_ms: float, integrator: str, where: str = "") -> N
     - Euler with ``dt > tau`` raises: the step overshoots the drive (and diverges for
       ``dt >= 2 tau``).
     - Euler with ``dt > tau / 2`` warns with :class:`IntegrationWarning`.
-    - The exponential integrator is stable and exact for constant drive at any ``dt``, but
+    - The exponential integrators (``etd2``, ``exponential``) are stable at any ``dt``, but
       ``dt > tau`` still warns: the transient is shorter than one step and is not resolved.
+    - The ``dynvision`` form's fixed update is checked like the exponential integrators (as
+      DynVision does, it accepts any ``dt``).
 
     Raises:
         ValueError: If ``dt`` or ``tau`` is not positive, or Euler is asked to step
@@ -91,19 +93,19 @@ def check_dt(dt_ms: float, tau_ms: float, integrator: str, where: str = "") -> N
             raise ValueError(
                 f"dt={dt_ms:g} ms > tau={tau_ms:g} ms{at}: forward Euler overshoots (and diverges "
                 f"for dt >= 2 tau). Use dt <= {tau_ms:g} ms, a larger tau, or "
-                f"integrator='exponential', which is exact for constant drive at any dt"
+                f"integrator='etd2' (exponential, stable at any dt)"
             )
         if dt_ms > tau_ms / 2:
             warnings.warn(
                 f"dt={dt_ms:g} ms is more than half of tau={tau_ms:g} ms{at}: forward Euler is "
-                f"inaccurate here; consider dt <= {tau_ms / 2:g} ms or integrator='exponential'",
+                f"inaccurate here; consider dt <= {tau_ms / 2:g} ms or integrator='etd2'",
                 IntegrationWarning,
                 stacklevel=3,
             )
     elif dt_ms > tau_ms:
         warnings.warn(
-            f"dt={dt_ms:g} ms > tau={tau_ms:g} ms{at}: the exponential integrator stays exact for "
-            f"constant drive, but transients faster than one step are not resolved",
+            f"dt={dt_ms:g} ms > tau={tau_ms:g} ms{at}: the exponential integrators stay stable, but "
+            f"transients faster than one step are not resolved",
             IntegrationWarning,
             stacklevel=3,
         )

@@ -3,7 +3,18 @@
 :class:`DynamicArea` owns the feedforward convolution(s), the recurrence, the leaky dynamics,
 the activation, optional norm/adaptation/pooling, and the delays of its output. Its operation
 order (see :mod:`dynvision.layers.operations`) is validated when the area is built and
-compiled into a list of bound methods; :meth:`DynamicArea.step` just calls them in turn.
+compiled into bound methods when the area is built.
+
+One step from ``t`` to ``t + dt`` (see :mod:`dynvision.dynamics` for the time convention):
+
+1. the *target* ``g`` is computed by the operations before ``integrate`` (convolution,
+   recurrence, skip, feedback, adaptation, norm, and ``phi`` for the rate form) from the inputs
+   at the end of the step (``g1``) and, for second-order integrators, at its start (``g0``:
+   the previous step's ``g1`` when the input is continuous, recomputed for an area fed by the
+   stimulus, whose frame changes at ``t``);
+2. the unit model's right-hand side is integrated (:mod:`dynvision.dynamics.integrators`);
+3. the operations after ``integrate`` (``phi`` for the voltage form, ``record``, ``delay``,
+   ``pool``) produce what the area records and sends on.
 
 The area holds no run-time state itself: everything that changes during a simulation lives
 in an :class:`AreaState` passed in by the model, so states can be saved, detached (truncated
@@ -12,14 +23,14 @@ BPTT), expanded to a batch (steady states) or handed to the next chunk of a stre
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dynvision.dynamics import Leaky, check_dt, delay_steps, get_integrator
+from dynvision.dynamics import Leaky, check_dt, delay_steps, get_form, get_integrator
 from dynvision.layers.bound import RecurrenceBound
 from dynvision.layers.connections import resample
 from dynvision.layers.delay import History
@@ -30,32 +41,39 @@ from dynvision.layers.recurrence import combine, make_recurrence
 
 @dataclass
 class AreaState:
-    """Everything about one area that changes during a run.
+    """Everything about one area that changes during a run, at the current state time ``t``.
 
     Attributes:
-        v: The integrator state (batch, C, H, W).
+        v: The integrator state (batch, C, H, W) at ``t``.
         history: The emitted outputs of past steps (for delays).
-        trace: The adaptation trace (only with the ``adapt`` operation).
-        recorded: The tensor at the ``record`` tap in the latest step.
+        trace: The adaptation trace at ``t`` (only with the ``adapt`` operation).
+        recorded: The tensor at the ``record`` tap at ``t`` (what a recording stores under ``t``).
+        target: The target ``g`` the state relaxes to, at ``t`` (the start of the next step; kept
+            for second-order integrators, ``None`` until the first step).
+        adapt_input: The signal entering ``adapt`` at ``t`` (for the trace's next step).
+        memo: Per-step caches (feedforward convolution of an unchanged input, recurrent and
+            skip/feedback terms read at the same step); never copied by :meth:`map`.
     """
 
     v: torch.Tensor
     history: History
     trace: torch.Tensor | None = None
     recorded: torch.Tensor | None = None
+    target: torch.Tensor | None = None
+    adapt_input: torch.Tensor | None = None
+    memo: dict = field(default_factory=dict, repr=False)
 
     def map(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> "AreaState":
         """Apply ``fn`` to every tensor (detach, to(device), expand...)."""
-        return AreaState(
-            fn(self.v),
-            self.history.map(fn),
-            None if self.trace is None else fn(self.trace),
-            None if self.recorded is None else fn(self.recorded),
-        )
+        def opt(x):
+            return None if x is None else fn(x)
+
+        return AreaState(fn(self.v), self.history.map(fn), opt(self.trace), opt(self.recorded),
+                         opt(self.target), opt(self.adapt_input))
 
 
 class DynamicArea(nn.Module):
-    """One area: ``drive -> leaky dynamics -> output``, with delays in ms.
+    """One area: ``target -> unit dynamics -> output``, with delays in ms.
 
     When the recurrence is ``full`` at the output and the feedforward convolution has stride 1
     and the same kernel, the two convolutions run as one over the concatenated input and
@@ -82,8 +100,9 @@ class DynamicArea(nn.Module):
         tau: Time constant in ms.
         tff: Feedforward delay in ms (delay of the output sent on).
         trc: Recurrent delay in ms (at least ``dt``).
-        integrator: ``"exponential"`` or ``"euler"``.
-        form: Dynamics form: ``"rate"``, ``"voltage"`` or ``"dynvision"``.
+        integrator: ``"etd2"``, ``"exponential"`` or ``"euler"`` (ignored by the ``dynvision``
+            form, which fixes its own update).
+        form: Dynamics form, a registered unit model: ``"rate"``, ``"voltage"`` or ``"dynvision"``.
         train_tau: Learn ``tau`` (kept positive through a log parametrisation).
         activation: The activation ``phi``.
         norm: Optional normalisation module.
@@ -104,16 +123,21 @@ class DynamicArea(nn.Module):
                  recurrence_bias: bool = False, recurrence_init: float = 0.5,
                  recurrence_bound: float | None = None,
                  dt: float = 2.0, tau: float = 5.0, tff: float = 0.0, trc: float | None = None,
-                 integrator: str = "exponential", form: str = "rate", train_tau: bool = False,
+                 integrator: str = "etd2", form: str = "rate", train_tau: bool = False,
                  activation: nn.Module | None = None, norm: nn.Module | None = None,
                  pool: nn.Module | None = None, adapt: AdaptiveGain | None = None):
         super().__init__()
         self.name = name
         two_stage = conv2 is not None
         self.operations = validate_operations(operations, form, two_stage=two_stage)
-        self.form, self.dt, self.integrator_name = form, float(dt), integrator
-        self.integrator = get_integrator(integrator)
-        check_dt(self.dt, float(tau), integrator, where=f"area {name}")
+        self.form, self.dt = form, float(dt)
+        self.unit = get_form(form)(float(tau))
+        # Leaky units step by two lerps (the integrator's fractions); any other unit model by the
+        # integrator's reference step, which calls its right-hand side.
+        self._leaky = type(self.unit).derivative is Leaky.derivative
+        self.integrator_name = "fixed" if self.unit.fixed else integrator
+        self.integrator = None if self.unit.fixed else get_integrator(integrator)
+        check_dt(self.dt, float(tau), self.integrator_name if not self.unit.fixed else "dynvision", where=f"area {name}")
         self.in_channels, self.out_channels, self.mid_channels = in_channels, out_channels, mid_channels
         self.in_size, self.size = tuple(in_size), tuple(size)
         self.mid_size = tuple(mid_size) if mid_size is not None else self.size
@@ -150,7 +174,11 @@ class DynamicArea(nn.Module):
         self.has_skip = self.has_feedback = False  # set by the model when it wires connections
         self.skip_mode = self.feedback_mode = "additive"
         self._skip_combine = self._feedback_combine = combine("additive")
+        # An area reading the stimulus sees its input jump when the frame changes; the model marks
+        # every area it feeds from another area as not stimulus-driven.
+        self.stimulus_driven = True
         self._alpha: torch.Tensor | float = 0.0
+        self._mix: torch.Tensor | float = 0.0
         self.compile()
 
     # ----------------------------------------------------------------------------------------
@@ -181,10 +209,20 @@ class DynamicArea(nn.Module):
         """The time constant in ms."""
         return self.log_tau.exp() if self.train_tau else self.tau_ms
 
+    @property
+    def uses_start(self) -> bool:
+        """Whether a step needs the target at its start as well as at its end (``etd2``)."""
+        return self.integrator is not None and self.integrator.uses_start
+
     # ----------------------------------------------------------------------------------------
     # compilation: operation names -> bound methods, once
     def compile(self) -> None:
-        """Turn the operation order into the list of callables the time loop runs."""
+        """Turn the operation order into the callables the time loop runs.
+
+        ``_target_ops`` compute the target (everything before ``integrate``), ``_output_ops``
+        what follows it, and ``_tap_ops`` the operations between ``integrate`` and ``record``
+        (applied to a state to get what a recording stores).
+        """
         table = {
             "conv": self._op_conv,
             "conv2": self._op_conv2,
@@ -194,34 +232,40 @@ class DynamicArea(nn.Module):
             "adapt": self._op_adapt if self.adapt is not None else None,
             "norm": self._op_norm if self.norm is not None else None,
             "nonlinearity": self._op_nonlinearity,
-            "integrate": self._op_integrate,
             "record": self._op_record,
             "delay": self._op_delay,
             "pool": self._op_pool if self.pool is not None else None,
         }
         ops = list(self.operations)
-        steps = []
-        i = 0
-        while i < len(ops):
-            op = ops[i]
-            if op == "integrate" and self.form == "dynvision":
-                steps.append(self._op_integrate_rectified)  # fused with the nonlinearity after it
-                i += 2
-                continue
-            if op == "conv" and i + 1 < len(ops) and ops[i + 1] == "recurrence" and self._fusable():
-                steps.append(self._op_conv_recurrence_fused)
+        k = ops.index("integrate")
+        before, after = ops[:k], ops[k + 1:]
+        if self.unit.fixed and after and after[0] == "nonlinearity":
+            after = after[1:]  # the fixed (DynVision) step applies phi itself
+        target_ops, i = [], 0
+        while i < len(before):
+            op = before[i]
+            if op == "conv" and i + 1 < len(before) and before[i + 1] == "recurrence" and self._fusable():
+                target_ops.append(self._op_conv_recurrence_fused)
                 i += 2
                 continue
             if table[op] is not None:
-                steps.append(table[op])
+                target_ops.append(table[op])
             i += 1
-        self._steps = steps
+        self._target_ops = target_ops
+        self._output_ops = [table[op] for op in after if table[op] is not None]
+        tap = after[: after.index("record")] if "record" in after else []
+        self._tap_ops = [table[op] for op in tap if table[op] is not None]
 
     def _fusable(self) -> bool:
-        """Can the feedforward and recurrent convolutions run as one convolution?"""
+        """Can the feedforward and recurrent convolutions run as one convolution?
+
+        Not for an area fed by the stimulus under a second-order integrator: it evaluates its
+        target twice per step with the same input, so the input's convolution is reused instead.
+        """
         c, r = self.conv, getattr(self.recurrence, "conv", None)
         return (
             self.fuse and self.has_recurrence and self.recurrence_mode == "additive" and self.conv2 is None
+            and not (self.stimulus_driven and self.uses_start)
             and type(c) is nn.Conv2d and type(r) is nn.Conv2d and self.recurrence_target == "output"
             and c.stride == (1, 1) and r.stride == (1, 1) and c.kernel_size == r.kernel_size
             and c.padding == r.padding and c.dilation == r.dilation == (1, 1)
@@ -236,25 +280,46 @@ class DynamicArea(nn.Module):
         self._skip_combine, self._feedback_combine = combine(skip_mode), combine(feedback_mode)
         self.compile()
 
+    def set_stimulus_driven(self, driven: bool = True) -> None:
+        """Mark the area that reads the stimulus (its input jumps when the frame changes)."""
+        self.stimulus_driven = bool(driven)
+        self.compile()
+
     # ----------------------------------------------------------------------------------------
     # run-time
     def initial_state(self, batch: int, device=None, dtype=torch.float32,
                       memory_format=torch.contiguous_format) -> AreaState:
-        """All-zero state and history for a batch."""
+        """All-zero state for a batch; its history and recording hold what that state emits."""
         v = torch.empty(batch, self.out_channels, *self.size, device=device, dtype=dtype,
                         memory_format=memory_format).zero_()
         trace = None
         if self.adapt is not None:
             c, s = self.shape_at("adapt")
             trace = torch.empty(batch, c, *s, device=device, dtype=dtype, memory_format=memory_format).zero_()
-        return AreaState(v, History(v, self.history_length), trace)
+        emitted = self.tap(v)
+        return AreaState(v, History(emitted, self.history_length), trace, recorded=emitted)
+
+    def tap(self, v: torch.Tensor) -> torch.Tensor:
+        """What the ``record`` operation sees for state ``v`` (e.g. ``phi(v)`` for the voltage form)."""
+        for op in self._tap_ops:
+            v = op(v, 0, None, None)
+        return v
+
+    def output_at(self, st: AreaState, t: int) -> torch.Tensor:
+        """What the area sends on at the end of step ``t`` (its output delayed by ``tff``, pooled)."""
+        y = st.history.read(t, self.tff_steps)
+        return self.pool(y) if self.pool is not None and "pool" in self.operations else y
 
     def prepare(self) -> None:
-        """Per-forward constants: the integration coefficient and fused weights."""
+        """Per-forward constants: the integration fractions and fused weights."""
         self._rec_scale = self.bound.scale() if self.bound is not None else 1.0
-        alpha = self.integrator.coefficient(self.dt, self.tau)
-        self._alpha = alpha if self.train_tau else float(alpha)
-        if self._op_conv_recurrence_fused in self._steps:
+        tau = self.tau if self.train_tau else float(self.tau)
+        self.unit.tau_ms = tau
+        if self.integrator is None:
+            self._mix, self._alpha = 0.0, self.dt / tau
+        else:
+            self._mix, self._alpha = self.integrator.fractions(self.dt, tau)
+        if self._op_conv_recurrence_fused in self._target_ops:
             w = torch.cat([self.conv.weight, self._rec_scale * self.recurrence.conv.weight], dim=1)
             if self.conv.weight.is_contiguous(memory_format=torch.channels_last):
                 w = w.contiguous(memory_format=torch.channels_last)
@@ -264,26 +329,82 @@ class DynamicArea(nn.Module):
                 bias = rb if bias is None else bias + rb
             self._fused = (w, bias)  # a tuple, so nn.Module does not register the tensors
 
-    def step(self, x: torch.Tensor, t: int, state: AreaState, skip=None, feedback=None) -> torch.Tensor:
-        """Advance one step: ``x`` is the input from below; returns the output sent on."""
-        extra = (skip, feedback)
-        for op in self._steps:
-            x = op(x, t, state, extra)
+    def target(self, x: torch.Tensor, t: int, st: AreaState, skip=None, feedback=None,
+               point: str = "end") -> torch.Tensor:
+        """The target ``g`` at the end of step ``t`` (``point="end"``), or at its start
+        (``point="start"``: inputs at the start, recurrence read one step earlier)."""
+        extra = (skip, feedback, point)
+        t_read = t if point == "end" else t - 1
+        for op in self._target_ops:
+            x = op(x, t_read, st, extra)
+        return x
+
+    def step(self, x: torch.Tensor, t: int, state: AreaState, skip=None, feedback=None,
+             start: tuple | None = None) -> torch.Tensor:
+        """Advance one step (``t -> t + dt``) and return the output sent on.
+
+        Args:
+            x: The input from below at the end of the step.
+            t: The step index.
+            state: The area's state at the start of the step (updated in place).
+            skip, feedback: The summed skip/feedback terms at the end of the step.
+            start: ``(x, skip, feedback)`` at the start of the step, for second-order
+                integrators when the input changed discontinuously at ``t`` (the stimulus) or no
+                start target is known yet; otherwise the previous end target is reused. Left
+                out where it is needed, the input is taken as held over the step.
+        """
+        st = state
+        if start is None and self.uses_start and (self.stimulus_driven or st.target is None):
+            start = (x, skip, feedback)  # the input held over the step (a frame)
+        if self.integrator is None:  # a form with its own step (DynVision)
+            g1 = self.target(x, t, st, skip, feedback)
+            st.v = self.unit.fixed_step(st.v, g1, self.dt, self.activation)
+        elif self.uses_start:
+            g0 = st.target if start is None else self.target(start[0], t, st, start[1], start[2], "start")
+            if g0 is None:
+                raise RuntimeError(f"area {self.name}: no target at the start of step {t}")
+            g1 = self.target(x, t, st, skip, feedback)
+            if self._leaky:
+                weighted = torch.lerp(g1, g0.to(g1.dtype), self._mix)  # (w0 g0 + w1 g1) / (w0 + w1)
+                st.v = torch.lerp(st.v, weighted.to(st.v.dtype), self._alpha)
+            else:
+                st.v = self.integrator.step(self.unit, st.v, g0.to(st.v.dtype), g1.to(st.v.dtype), self.dt)
+            st.target = g1
+        else:
+            g1 = self.target(x, t, st, skip, feedback)
+            if self._leaky:
+                st.v = torch.lerp(st.v, g1.to(st.v.dtype), self._alpha)
+            else:
+                st.v = self.integrator.step(self.unit, st.v, None, g1.to(st.v.dtype), self.dt)
+        x = st.v
+        for op in self._output_ops:
+            x = op(x, t, st, None)
         return x
 
     # the operations -------------------------------------------------------------------------
     def _op_conv(self, x, t, st, extra):
-        return self.conv(x)
+        memo = st.memo
+        if memo.get("conv_in") is x:
+            return memo["conv_out"]
+        y = self.conv(x)
+        if self.stimulus_driven:
+            memo["conv_in"], memo["conv_out"] = x, y
+        return y
 
     def _op_conv2(self, x, t, st, extra):
         return self.conv2(x)
 
     def _recurrent_term(self, t, st):
+        memo, key = st.memo, t - self.trc_steps
+        if memo.get("rec_key") == key:
+            return memo["rec"]
         r = self.recurrence(st.history.read(t, self.trc_steps))
         if self.bound is not None:
             r = self._rec_scale * r
         if self.recurrence_target == "input" and r.shape[-2:] != self.in_size:
             r = resample(r, self.in_size)
+        if self.stimulus_driven:
+            memo["rec_key"], memo["rec"] = key, r
         return r
 
     def _op_recurrence(self, x, t, st, extra):
@@ -301,23 +422,18 @@ class DynamicArea(nn.Module):
         return x if extra[1] is None else self._feedback_combine(x, extra[1])
 
     def _op_adapt(self, x, t, st, extra):
-        y, st.trace = self.adapt.step(x, st.trace)
-        return y
+        if extra[2] == "start":
+            st.adapt_input = x
+            return self.adapt.apply(x, st.trace)
+        st.trace = self.adapt.advance(st.trace, st.adapt_input, x, self.integrator)
+        st.adapt_input = x
+        return self.adapt.apply(x, st.trace)
 
     def _op_norm(self, x, t, st, extra):
         return self.norm(x)
 
     def _op_nonlinearity(self, x, t, st, extra):
         return self.activation(x)
-
-    def _op_integrate(self, x, t, st, extra):
-        # one fused pass: v + alpha (x - v); the state keeps its dtype (float32 under autocast)
-        st.v = torch.lerp(st.v, x.to(st.v.dtype), self._alpha)
-        return st.v
-
-    def _op_integrate_rectified(self, x, t, st, extra):
-        st.v = self.activation(torch.lerp(st.v, x.to(st.v.dtype), self._alpha))
-        return st.v
 
     def _op_record(self, x, t, st, extra):
         st.recorded = x

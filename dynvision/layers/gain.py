@@ -11,18 +11,21 @@ A leaky trace ``a`` of the input, with its own time constant ``tau_a``, adapts t
   input stops ``y = -strength * a`` swings the other way: units driven by the opposite sign
   (OFF units) give an offset response.
 
-The output at step ``t`` uses the trace up to step ``t - 1`` (strictly causal). The same module
-serves as the model's input gain and as the optional per-area ``adapt`` operation.
+The trace is a leaky unit of its own, stepped by the area's integrator (:meth:`AdaptiveGain.advance`,
+second order with ``etd2``), and the signal at time ``t`` is adapted by the trace at ``t``
+(:meth:`AdaptiveGain.apply`). The same module serves as the model's input gain (whose input, a
+frame, is constant over a step, so its trace is exact) and as the per-area ``adapt`` operation.
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
+from dynvision.dynamics.integrators import Exponential, Integrator
 from dynvision.registry import check_choice
+
+_EXPONENTIAL = Exponential()
 
 MODES = ("divisive", "subtractive")
 
@@ -45,13 +48,35 @@ class AdaptiveGain(nn.Module):
             raise ValueError(f"adaptation tau must be > 0 ms, got {tau_ms}")
         self.mode = check_choice("adaptation mode", mode, MODES)
         self.strength, self.tau_ms, self.dt_ms = float(strength), float(tau_ms), float(dt_ms)
-        self.decay = -math.expm1(-dt_ms / tau_ms)  # exponential integrator coefficient
+
+    def apply(self, x: torch.Tensor, trace: torch.Tensor) -> torch.Tensor:
+        """The adapted signal for input ``x`` and trace ``trace`` at the same time."""
+        if self.mode == "divisive":
+            return x / (1.0 + self.strength * trace)
+        return x - self.strength * trace
+
+    def drive(self, x: torch.Tensor) -> torch.Tensor:
+        """What the trace follows: ``|x|`` (divisive) or ``x`` (subtractive)."""
+        return x.abs() if self.mode == "divisive" else x
+
+    def advance(self, trace: torch.Tensor, x0: torch.Tensor | None, x1: torch.Tensor,
+                integrator: Integrator | None = None) -> torch.Tensor:
+        """The trace one step later, driven by the input at the step's start (``x0``) and end (``x1``).
+
+        ``integrator`` is the area's (default: exponential, exact for an input constant over the
+        step); second-order integrators use both ends of the step.
+        """
+        integrator = integrator or _EXPONENTIAL
+        mix, alpha = integrator.fractions(self.dt_ms, self.tau_ms)
+        d1 = self.drive(x1).to(trace.dtype)
+        if integrator.uses_start and x0 is not None and x0 is not x1:
+            d1 = torch.lerp(d1, self.drive(x0).to(trace.dtype), mix)
+        return torch.lerp(trace, d1, alpha)
 
     def step(self, x: torch.Tensor, trace: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return the adapted signal and the updated trace."""
-        if self.mode == "divisive":
-            return x / (1.0 + self.strength * trace), torch.lerp(trace, x.abs().to(trace.dtype), self.decay)
-        return x - self.strength * trace, torch.lerp(trace, x.to(trace.dtype), self.decay)
+        """Advance the trace under an input ``x`` held over one step; return ``(apply(x, new), new)``."""
+        new = self.advance(trace, x, x)
+        return self.apply(x, new), new
 
     def extra_repr(self) -> str:
         return f"mode={self.mode!r}, strength={self.strength}, tau_ms={self.tau_ms}, dt_ms={self.dt_ms}"

@@ -24,12 +24,17 @@ delay      emits the output: stores it in the area's history and passes on what 
 pool       spatial pooling of the (delayed) feedforward output
 ========== ==================================================================================
 
-The dynamics *form* fixes where ``nonlinearity`` sits relative to ``integrate``:
+Everything before ``integrate`` computes the *target* the state relaxes to; only ``nonlinearity``,
+``norm``, ``record``, ``delay`` and ``pool`` may follow it, and ``record`` sees the state through at
+most ``nonlinearity``/``norm`` (so that a recording under time ``t`` is the state at ``t``).
+
+The dynamics *form* (a unit model registered in :data:`dynvision.dynamics.FORMS`) fixes where
+``nonlinearity`` sits relative to ``integrate`` (its ``nonlinearity`` attribute):
 
 - ``rate`` (default): ``tau dr/dt = -r + phi(drive)``; order ``... nonlinearity, integrate ...``.
 - ``voltage``: ``tau dv/dt = -v + drive``, output ``phi(v)``; ``... integrate, nonlinearity ...``.
 - ``dynvision``: ``r <- phi(r + dt/tau (drive - r))``, the DynVision update in which the state is
-  rectified every step; ``... integrate, nonlinearity ...`` (compiled into one fused step).
+  rectified every step; ``... integrate, nonlinearity ...`` (its own fixed step).
 """
 
 from __future__ import annotations
@@ -52,7 +57,25 @@ OPERATIONS = (
     "delay",
     "pool",
 )
-FORMS = ("rate", "voltage", "dynvision")
+AFTER_INTEGRATE = ("nonlinearity", "norm", "record", "delay", "pool")
+
+
+def _forms() -> list[str]:
+    from dynvision.dynamics import FORMS
+
+    return FORMS.list()
+
+
+def _fixed(form: str) -> bool:
+    from dynvision.dynamics import get_form
+
+    return get_form(form).fixed
+
+
+def _placement(form: str) -> str:
+    from dynvision.dynamics import get_form
+
+    return get_form(form).nonlinearity
 TARGETS = ("input", "middle", "output")
 
 
@@ -64,7 +87,7 @@ def default_operations(form: str = "rate", recurrence_target: str = "output",
         >>> default_operations("rate")
         ('conv', 'recurrence', 'skip', 'feedback', 'adapt', 'norm', 'nonlinearity', 'integrate', 'record', 'delay', 'pool')
     """
-    check_choice("dynamics form", form, FORMS)
+    check_choice("dynamics form", form, _forms())
     check_choice("recurrence target", recurrence_target, TARGETS)
     if recurrence_target == "middle" and not two_stage:
         raise ValueError(
@@ -74,7 +97,7 @@ def default_operations(form: str = "rate", recurrence_target: str = "output",
     ff = ["conv", "conv2"] if two_stage else ["conv"]
     pos = {"input": 0, "middle": 1, "output": len(ff)}[recurrence_target]
     ff.insert(pos, "recurrence")
-    dyn = ["nonlinearity", "integrate"] if form == "rate" else ["integrate", "nonlinearity"]
+    dyn = ["nonlinearity", "integrate"] if _placement(form) == "before" else ["integrate", "nonlinearity"]
     return (*ff, "skip", "feedback", "adapt", "norm", *dyn, "record", "delay", "pool")
 
 
@@ -89,7 +112,7 @@ def validate_operations(order: Sequence[str], form: str = "rate", two_stage: boo
     if isinstance(order, str):
         raise TypeError(f"operations must be a sequence of names, got the string {order!r}")
     order = tuple(order)
-    check_choice("dynamics form", form, FORMS)
+    check_choice("dynamics form", form, _forms())
     for op in order:
         if op not in OPERATIONS:
             raise UnknownNameError(unknown_name_message("operation", op, OPERATIONS))
@@ -113,25 +136,39 @@ def validate_operations(order: Sequence[str], form: str = "rate", two_stage: boo
         raise ValueError(f"'delay' (emitting the output) must come after 'integrate' in {list(order)}")
     if "pool" in order and idx("pool") < idx("delay"):
         raise ValueError(f"'pool' must come after 'delay' in {list(order)}: it shapes the output sent on")
+    late = [op for op in order[idx("integrate") + 1:] if op not in AFTER_INTEGRATE]
+    if late:
+        raise ValueError(f"operations {late} come after 'integrate' in {list(order)}; they shape the target "
+                         f"the state relaxes to and must come before it (after 'integrate' only "
+                         f"{list(AFTER_INTEGRATE)} may follow)")
+    if "record" in order:
+        if idx("record") < idx("integrate"):
+            raise ValueError(f"'record' must come after 'integrate' in {list(order)}: a recording stores the "
+                             f"area's state")
+        between = [op for op in order[idx("integrate") + 1: idx("record")] if op not in ("nonlinearity", "norm")]
+        if between:
+            raise ValueError(f"only 'nonlinearity' or 'norm' may come between 'integrate' and 'record', got "
+                             f"{between} in {list(order)}")
     if "nonlinearity" in order:
         before = idx("nonlinearity") < idx("integrate")
-        if form == "rate" and not before:
+        placement = _placement(form)
+        if placement == "before" and not before:
             raise ValueError(
                 f"dynamics form 'rate' (tau dr/dt = -r + phi(drive)) needs 'nonlinearity' before "
                 f"'integrate', got {list(order)}; use form 'voltage' or 'dynvision' for phi after integration"
             )
-        if form in ("voltage", "dynvision") and before:
+        if placement == "after" and before:
             raise ValueError(
                 f"dynamics form {form!r} applies phi after integration and needs 'nonlinearity' "
                 f"after 'integrate', got {list(order)}; use form 'rate' otherwise"
             )
-        if form == "dynvision" and idx("nonlinearity") != idx("integrate") + 1:
+        if _fixed(form) and idx("nonlinearity") != idx("integrate") + 1:
             raise ValueError(
                 f"dynamics form 'dynvision' rectifies the state each step and needs 'nonlinearity' "
                 f"right after 'integrate', got {list(order)}"
             )
-    elif form == "dynvision":
-        raise ValueError("dynamics form 'dynvision' needs a 'nonlinearity' operation")
+    elif _fixed(form):
+        raise ValueError(f"dynamics form {form!r} needs a 'nonlinearity' operation")
     return order
 
 

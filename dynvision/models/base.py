@@ -47,14 +47,17 @@ class ModelState:
         areas: Area states, aligned with ``model.areas``.
         gain: Trace of the adaptive input gain (``None`` without one).
         t: Steps run so far (histories are indexed by absolute step).
+        features: What the classifier reads at the current time (``None`` until computed).
     """
 
     areas: list[AreaState]
     gain: torch.Tensor | None = None
     t: int = 0
+    features: torch.Tensor | None = None
 
     def map(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> "ModelState":
-        return ModelState([a.map(fn) for a in self.areas], None if self.gain is None else fn(self.gain), self.t)
+        return ModelState([a.map(fn) for a in self.areas], None if self.gain is None else fn(self.gain), self.t,
+                          None if self.features is None else fn(self.features))
 
     def detach(self) -> "ModelState":
         """A copy cut from the autograd graph (truncated backpropagation through time)."""
@@ -226,6 +229,7 @@ class RecurrentModel(nn.Module):
         for i, area in enumerate(self.areas.values()):
             skips, fbs = self._inputs_of[i]
             area.set_connections(bool(skips), bool(fbs), "additive", feedback_mode)
+            area.set_stimulus_driven(i == 0)
 
     # ----------------------------------------------------------------------------------------
     @property
@@ -285,55 +289,103 @@ class RecurrentModel(nn.Module):
             out[name] = reduce if callable(reduce) else REDUCERS[check_choice("reduction", reduce or "none", REDUCERS)]
         return out
 
-    def run(self, x: torch.Tensor, state: ModelState | None = None, record=None) -> RunOutput:
+    def run(self, x: torch.Tensor, state: ModelState | None = None, record=None,
+            out: Mapping[str, torch.Tensor] | None = None) -> RunOutput:
         """Run the time loop over all frames of ``x``.
+
+        Output index ``k`` holds the state at time ``t0 + k dt``, *before* frame ``k`` acts (see
+        :mod:`dynvision.dynamics`): index 0 is the starting state, and frame ``k``, shown over
+        ``[t_k, t_k + dt)``, shows up from index ``k + 1`` on. The state after the last frame
+        is in ``RunOutput.state``.
 
         Args:
             x: Stimulus ``(batch, time, channels, height, width)``.
             state: Where to start; ``None`` starts from zeros.
             record: Area names to record, or a mapping name -> reduction (``"none"``,
                 ``"mean"``, ``"center"`` or a callable on ``(batch, C, H, W)``).
+            out: Optional preallocated outputs, name -> tensor ``(batch, time, ...)`` in any
+                dtype and layout: each step's recording of an area (and ``"logits"``) is copied
+                into it instead of being collected and stacked.
 
         Returns:
             Logits per step, recorded activity, and the final state.
         """
         self.check_input(x)
         reducers = self._validate_record(record)
+        out = dict(out or {})
         batch, steps = x.shape[:2]
         if state is None:
             state = self.initial_state(batch, x.device)
         elif state.batch_size != batch:
             raise ValueError(f"state holds {state.batch_size} samples but the input has {batch}")
+        for name, buf in out.items():
+            if name != "logits" and name not in reducers:
+                raise ValueError(f"out[{name!r}] is given but {name!r} is not recorded (record={list(reducers)})")
+            if buf.shape[:2] != (batch, steps):
+                raise ValueError(f"out[{name!r}] has shape {tuple(buf.shape)}; expected (batch={batch}, "
+                                 f"time={steps}, ...)")
         areas = list(self.areas.values())
         for area in areas:
             area.prepare()
         index = {name: i for i, name in enumerate(self.area_names)}
         frames = self.input_stage.frames(x, self.channels_last)
-        gain = self.input_stage.gain
-        features, recs = [], {name: [] for name in reducers}
+        if state.features is None:
+            state.features = self.readout(areas[-1].output_at(state.areas[-1], state.t - 1), state)
+        features, recs = [], {name: [] for name in reducers if name not in out}
         for k in range(steps):
             t = state.t + k
-            y = frames[k]
-            if gain is not None:
-                y, state.gain = gain.step(y, state.gain)
-            for i, area in enumerate(areas):
-                skips, fbs = self._inputs_of[i]
-                skip = self._gather(skips, t, state) if skips else None
-                fb = self._gather(fbs, t, state) if fbs else None
-                y = area.step(y, t, state.areas[i], skip, fb)
-            features.append(self.readout(y, state))
+            features.append(state.features)  # the state at t_k, before frame k acts
             for name, reduce in reducers.items():
-                recs[name].append(reduce(state.areas[index[name]].recorded))
+                value = reduce(state.areas[index[name]].recorded)
+                if name in out:
+                    out[name][:, k].copy_(value)
+                else:
+                    recs[name].append(value)
+            self._advance(frames[k], t, state, areas)
         state.t += steps
         logits = self.classifier(torch.stack(features, dim=1))
-        return RunOutput(logits, {n: torch.stack(v, dim=1) for n, v in recs.items()}, state)
+        if "logits" in out:
+            logits = out["logits"].copy_(logits)
+        recordings = {n: out[n] if n in out else torch.stack(recs[n], dim=1) for n in reducers}
+        return RunOutput(logits, recordings, state)
+
+    def _advance(self, frame: torch.Tensor, t: int, state: ModelState, areas: list[DynamicArea]) -> None:
+        """One step ``t -> t + dt`` of every area under ``frame`` (shown over that step)."""
+        gain = self.input_stage.gain
+        if gain is not None:
+            y_start = gain.apply(frame, state.gain)
+            state.gain = gain.advance(state.gain, frame, frame)
+            y = gain.apply(frame, state.gain)
+        else:
+            y_start = y = frame
+        starts: list[tuple | None] = [None] * len(areas)
+        for i, area in enumerate(areas):  # inputs at the start of the step, read before any area moves
+            st = state.areas[i]
+            if area.uses_start and (i == 0 or st.target is None):
+                skips, fbs = self._inputs_of[i]
+                x0 = y_start if i == 0 else areas[i - 1].output_at(state.areas[i - 1], t - 1)
+                starts[i] = (x0, self._gather(skips, t - 1, state, st, "skip") if skips else None,
+                             self._gather(fbs, t - 1, state, st, "feedback") if fbs else None)
+        for i, area in enumerate(areas):
+            st = state.areas[i]
+            skips, fbs = self._inputs_of[i]
+            skip = self._gather(skips, t, state, st, "skip") if skips else None
+            fb = self._gather(fbs, t, state, st, "feedback") if fbs else None
+            y = area.step(y, t, st, skip, fb, starts[i])
+        state.features = self.readout(y, state)
 
     @staticmethod
-    def _gather(conns, t, state):
+    def _gather(conns, t, state, target_state=None, kind: str = ""):
+        """The summed terms of connections ``conns`` read at step ``t`` (cached per target and step)."""
+        memo = target_state.memo if target_state is not None else None
+        if memo is not None and memo.get(kind) is not None and memo[kind][0] == t:
+            return memo[kind][1]
         total = None
         for conn, src in conns:
             term = conn(state.areas[src].history.read(t, conn.delay))
             total = term if total is None else total + term
+        if memo is not None:
+            memo[kind] = (t, total)
         return total
 
     def readout(self, output: torch.Tensor, state: ModelState) -> torch.Tensor:

@@ -79,7 +79,7 @@ class DyRCNN(RecurrentModel):
                  recurrence_mode: str = "additive", recurrence_kernel: int = 3,
                  recurrence_bound: float | None = None,
                  skip: bool = True, feedback: bool = False, feedback_mode: str = "additive",
-                 dynamics: str = "rate", integrator: str = "exponential",
+                 dynamics: str = "rate", integrator: str = "etd2",
                  activation: str = "relu", supralinearity: float = 2.0, norm: str | None = None,
                  retina: bool = False, input_gain: float = 0.0, tau_gain: float = 100.0,
                  gain_mode: str = "divisive", adaptation: float = 0.0, tau_adaptation: float = 100.0, train_tau: bool = False,

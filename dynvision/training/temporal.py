@@ -66,25 +66,25 @@ def parse_pattern(pattern: str | Sequence[int] | int) -> str:
 def response_latency_steps(model: RecurrentModel) -> int:
     """Steps from a change at the input to the first change in the logits.
 
-    The fastest path through the feedforward delays (``tff`` of each area) and the skip
-    connections (their own ``tsk``): area ``i``'s activity at step ``t`` sees its input at
-    ``t``, and passes it on after its feedforward delay. Feedback and recurrence only add
-    slower paths.
+    A frame shown over ``[t, t + dt)`` first changes V1 at ``t + dt`` (one step; see the time
+    convention in :mod:`dynvision.dynamics`); then the fastest path through the feedforward
+    delays (``tff`` of each area) and the skip connections (their own ``tsk``) adds its delays.
+    Feedback and recurrence only add slower paths.
 
     Example:
         >>> from dynvision.models import create_model
         >>> m = create_model("DyRCNNx4", input_dims=(4, 1, 16, 16), tff=2.0, dt=2.0, width=0.1,
         ...                  skip=False)
-        >>> response_latency_steps(m)  # four areas, one step each
-        4
+        >>> response_latency_steps(m)  # one step to act, then four areas one step each
+        5
         >>> skip = create_model("DyRCNNx4", input_dims=(4, 1, 16, 16), tff=2.0, dt=2.0, width=0.1)
         >>> response_latency_steps(skip)  # V1 -> V4 and V2 -> IT skips (tsk=0) cut two steps
-        2
+        3
     """
     names = list(model.areas.keys())
     out_delay = {n: (a.tff_steps if "delay" in getattr(a, "operations", ()) else 0)
                  for n, a in model.areas.items()}
-    reach = {names[0]: 0}
+    reach = {names[0]: 1}
     for i, name in enumerate(names[1:], start=1):
         best = reach[names[i - 1]] + out_delay[names[i - 1]]
         for conn in model.connections:

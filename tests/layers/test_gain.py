@@ -10,30 +10,33 @@ from dynvision.registry import UnknownNameError
 
 
 def run_gain(values, strength=2.0, tau=50.0, dt=2.0):
+    """The adapted signal at the end of each step (the trace follows the input held over it)."""
     g = AdaptiveGain(strength, tau, dt)
-    trace = torch.zeros(1)
+    trace = torch.zeros(1, dtype=torch.float64)
     out = []
     for v in values:
-        y, trace = g.step(torch.tensor([float(v)]), trace)
+        y, trace = g.step(torch.tensor([float(v)], dtype=torch.float64), trace)
         out.append(float(y))
     return np.array(out)
 
 
-def test_gain_falls_under_sustained_input():
+def test_gain_falls_under_sustained_input_as_the_analytic_trace_says():
     y = run_gain([1.0] * 100)
-    assert y[0] == pytest.approx(1.0)
-    assert y[-1] < 0.5 * y[0]
-    assert np.all(np.diff(y) <= 1e-9)
-    # steady state: y = 1 / (1 + s * 1)
-    assert y[-1] == pytest.approx(1 / 3, rel=0.02)
+    t = 2.0 * np.arange(1, 101)
+    np.testing.assert_allclose(y, 1 / (1 + 2 * (1 - np.exp(-t / 50))), rtol=1e-12)
+    assert np.all(np.diff(y) < 0)
+    assert y[-1] == pytest.approx(1 / 3, rel=0.02)  # steady state: y = 1 / (1 + s * 1)
 
 
 def test_gain_recovers_after_blank_and_a_new_stimulus_is_not_ignored():
     short = run_gain([1.0] * 100 + [0.0] * 5 + [1.0] * 5)
     long = run_gain([1.0] * 100 + [0.0] * 200 + [1.0] * 5)
-    assert long[300] > 0.95  # fully recovered after 400 ms of blank (8 time constants)
-    trace = (1 - np.exp(-200 / 50)) * np.exp(-10 / 50)  # analytic trace after 10 ms of blank
-    assert short[105] == pytest.approx(1 / (1 + 2 * trace), rel=0.02)
+    fresh = run_gain([1.0])[0]
+    assert long[300] == pytest.approx(fresh, rel=0.01)  # fully recovered after 400 ms (8 time constants)
+    # the trace after 200 ms on, 10 ms blank, then one 2 ms step back on
+    trace = (1 - np.exp(-200 / 50)) * np.exp(-10 / 50)
+    trace = 1 + (trace - 1) * np.exp(-2 / 50)
+    assert short[105] == pytest.approx(1 / (1 + 2 * trace), rel=1e-9)
     assert short[99] < short[105] < long[300]  # partially recovered: a response, not ignored
 
 
@@ -72,8 +75,8 @@ def test_subtractive_gain_is_a_high_pass_with_an_offset_swing():
         y, trace = g.step(torch.tensor([v]), trace)
         out.append(float(y))
     out = np.array(out)
-    assert out[0] == pytest.approx(1.0) and abs(out[99]) < 1e-3  # transient: sustained input cancelled
-    assert out[100] == pytest.approx(-1.0, abs=1e-3)  # the offset swings the other way
+    assert out[0] == pytest.approx(np.exp(-2 / 20)) and abs(out[99]) < 1e-3  # sustained input cancelled
+    assert out[100] == pytest.approx(-np.exp(-2 / 20), abs=1e-3)  # the offset swings the other way
     assert out[-1] > out[100]  # and relaxes back
     with pytest.raises(UnknownNameError, match="'multiplicative'.*'divisive', 'subtractive'"):
         AdaptiveGain(1.0, mode="multiplicative")

@@ -62,7 +62,8 @@ def test_feedforward_delay_shifts_onset_by_exactly_that_many_steps_per_area(tff_
     with torch.no_grad():
         rec = model.run(x, record=model.area_names).recordings
     onsets = [onset(rec[a]) for a in model.area_names]
-    assert onsets == [pre + i * tff_steps for i in range(4)]
+    # frame `pre` (shown over [t_pre, t_pre + dt)) first shows in V1 one step later, at index pre + 1
+    assert onsets == [pre + 1 + i * tff_steps for i in range(4)]
 
 
 @pytest.mark.parametrize("tsk_steps", [0, 2])

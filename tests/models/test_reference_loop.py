@@ -1,32 +1,77 @@
-"""The compiled time loop equals a naive, independent implementation of the same equations."""
+"""The compiled time loop equals an independent implementation of the same equations.
+
+``dynvision.testing.reference_run`` shares no code with the library (see its docstring): it
+takes time constants, delays and modes from the configuration the model was built with, so a
+library area that ignored its own ``tau`` (or a connection that ignored its mode) disagrees.
+"""
 
 import pytest
 import torch
 
 import dynvision
-from dynvision.testing import reference_forward
+from dynvision.testing import reference_run
 
+TAUS = {"V1": 2.0, "V2": 4.0, "V4": 8.0, "IT": 16.0}
 CASES = [
     dict(),
     dict(recurrence_type="self", tff=4.0),
+    dict(recurrence_type="depthwise", trc=2.0, tsk=4.0, integrator="exponential"),
+    dict(recurrence_type="pointwise", tau=TAUS, feedback=True, tfb=2.0),
     dict(recurrence_type="depthpointwise", trc=2.0, tsk=4.0),
+    dict(recurrence_type="pointdepthwise", recurrence_mode="multiplicative", integrator="euler"),
     dict(recurrence_type="local", feedback=True, tfb=4.0),
-    dict(recurrence_type="full", dynamics="dynvision", integrator="euler", feedback=True, tfb=2.0),
-    dict(recurrence_type="none", skip=False, tau={"V1": 2.0, "V2": 4.0, "V4": 8.0, "IT": 16.0}),
+    dict(recurrence_type="localdepthwise", tff=2.0, dynamics="voltage"),
+    dict(recurrence_type="full", dynamics="dynvision", feedback=True, tfb=2.0),
+    dict(recurrence_type="none", skip=False, tau=TAUS),
+    dict(feedback=True, tfb=2.0, feedback_mode="multiplicative", tff=2.0),
+    dict(input_gain=2.0, tau_gain=20.0, adaptation=1.5, tau_adaptation=10.0, tff=2.0),
+    dict(adaptation=1.0, tau_adaptation=8.0, integrator="euler", tau={k: 2 * v for k, v in TAUS.items()}),
+    dict(recurrence_bound=0.5, recurrence_type="self"),
 ]
 
 
-@pytest.mark.parametrize("kwargs", CASES, ids=lambda k: ",".join(f"{a}={b}" for a, b in k.items()) or "default")
-def test_model_matches_reference_loop(kwargs):
+def _id(kwargs):
+    return ",".join(f"{a}={b}" for a, b in kwargs.items() if a != "tau") + (",tau=per-area" if "tau" in kwargs else "") or "default"
+
+
+@pytest.mark.parametrize("kwargs", CASES, ids=_id)
+def test_model_matches_reference(kwargs):
+    torch.manual_seed(0)
     model = dynvision.create_model("DyRCNNx4", n_classes=5, input_dims=(12, 2, 16, 16), width=0.125, **kwargs)
     torch.nn.init.normal_(model.classifier.weight, std=1.0)  # make the logits sensitive to every unit
+    for name, p in model.named_parameters():  # nonzero biases: the resting state is not zero
+        if name.endswith("bias"):
+            torch.nn.init.uniform_(p, -0.2, 0.2)
     x = torch.rand(3, 12, 2, 16, 16)
+    x[:, :3] = 0.5  # a grey start, then changing frames
     with torch.no_grad():
-        assert model(x).abs().max() > 0.1
-        torch.testing.assert_close(model(x), reference_forward(model, x), rtol=1e-4, atol=1e-5)
+        out = model.run(x, record=model.area_names)
+        logits, recordings = reference_run(model, x)
+    assert out.logits.abs().max() > 0.1
+    torch.testing.assert_close(out.logits, logits, rtol=1e-4, atol=1e-5)
+    for name in model.area_names:
+        assert recordings[name].abs().max() > 0  # every area is active
+        torch.testing.assert_close(out.recordings[name], recordings[name], rtol=1e-4, atol=1e-5)
+
+
+def test_one_area_with_its_own_tau_is_checked_against_the_stated_tau():
+    """Changing IT's tau changes IT's response; the library follows what the config says."""
+    torch.manual_seed(1)
+    kw = dict(n_classes=5, input_dims=(10, 1, 16, 16), width=0.125, recurrence_type="none", skip=False)
+    slow = dynvision.create_model("DyRCNNx4", tau={"V1": 5.0, "V2": 5.0, "V4": 5.0, "IT": 40.0}, **kw)
+    fast = dynvision.create_model("DyRCNNx4", tau=5.0, **kw)
+    fast.load_state_dict(slow.state_dict())
+    x = torch.rand(2, 10, 1, 16, 16)
+    with torch.no_grad():
+        a = slow.run(x, record=["V4", "IT"]).recordings
+        b = fast.run(x, record=["V4", "IT"]).recordings
+        _, ref = reference_run(slow, x)
+    torch.testing.assert_close(a["V4"], b["V4"])  # areas below IT are untouched
+    assert (a["IT"] - b["IT"]).abs().max() > 1e-3
+    torch.testing.assert_close(a["IT"], ref["IT"], rtol=1e-4, atol=1e-5)
 
 
 def test_reference_refuses_what_it_does_not_cover():
     model = dynvision.create_model("DyRCNNx2", input_dims=(3, 1, 16, 16), retina=True)
     with pytest.raises(NotImplementedError):
-        reference_forward(model, torch.rand(1, 3, 1, 16, 16))
+        reference_run(model, torch.rand(1, 3, 1, 16, 16))

@@ -121,18 +121,21 @@ def test_feedforward_model_with_tau_equal_dt_is_static_and_with_tau_above_dt_is_
     names = static.area_names
     with torch.no_grad():
         ra, rb, alone = (static.run(x, record=names) for x in (a, b, last))
-    for name_ in names:  # the last frame is processed as if it were alone
-        torch.testing.assert_close(ra.recordings[name_][:, -1], alone.recordings[name_][:, 0], atol=1e-5, rtol=1e-4)
-        torch.testing.assert_close(rb.recordings[name_][:, -1], alone.recordings[name_][:, 0], atol=1e-5, rtol=1e-4)
-    torch.testing.assert_close(ra.logits[:, -1], alone.logits[:, 0], atol=1e-5, rtol=1e-4)
+    # the last frame is processed as if it were alone: the states after it agree (the state after
+    # the last frame is the run's final state; recordings stop at the state before it)
+    for i, name_ in enumerate(names):
+        for run in (ra, rb):
+            torch.testing.assert_close(run.state.areas[i].recorded, alone.state.areas[i].recorded, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(static.classifier(ra.state.features), static.classifier(alone.state.features),
+                               atol=1e-5, rtol=1e-4)
 
     leaky = create_model(name, **kw, tau=4 * static.dt).eval()
     weights = {k: v for k, v in static.state_dict().items() if not k.endswith("tau_ms")}  # keep tau = 4 dt
     leaky.load_state_dict(weights, strict=False)
     with torch.no_grad():
         ra, rb = (leaky.run(x, record=names) for x in (a, b))
-    for name_ in names:  # every area still carries its history (alpha = 1/4 per step)
-        va, vb = ra.recordings[name_][:, -1], rb.recordings[name_][:, -1]
+    for i, name_ in enumerate(names):  # every area still carries its history (alpha = 1/4 per step)
+        va, vb = ra.state.areas[i].recorded, rb.state.areas[i].recorded
         assert (va - vb).abs().max() > 1e-3 * va.abs().max()
 
 
@@ -194,7 +197,7 @@ def onsets(model, pre: int, steps: int) -> list[int]:
 
 def test_cornet_rt_areas_are_one_step_apart_and_start_as_the_plain_sum():
     model = create_model("CorNetRT", n_classes=3, input_dims=(8, 3, 32, 32), width=0.125).eval()
-    assert onsets(model, pre=2, steps=8) == [0, 1, 2, 3]
+    assert onsets(model, pre=2, steps=8) == [1, 2, 3, 4]  # the frame at step 2 shows in V1 at step 3
     for area in model.areas.values():
         assert area.recurrence_target == "middle"
         assert torch.equal(area.recurrence.weight, torch.ones(area.out_channels))
@@ -207,8 +210,8 @@ def test_cordsnet_residual_paths_delays_and_readout():
     wiring = [(c.source, c.target, c.delay) for c in model.connections]
     assert wiring == [("stem", "area2", 0)] + [(f"area{i - 2}", f"area{i}", 1) for i in range(3, 9)]
     # a change at the input reaches the areas along the fastest path (residuals skip an area)
-    assert onsets(model, pre=2, steps=12) == [0, 0, 0, 1, 1, 2, 2, 3, 3]
-    alphas = [float(a.integrator.coefficient(a.dt, a.tau)) for a in model.areas.values()]
+    assert onsets(model, pre=2, steps=12) == [1, 1, 1, 2, 2, 3, 3, 4, 4]
+    alphas = [float(a.integrator.fractions(a.dt, a.tau)[1]) for a in model.areas.values()]
     assert alphas == pytest.approx([1.0] + [0.2] * 8)  # instantaneous stem; dt / tau as in the paper
     x = torch.rand(2, 12, 3, 32, 32)
     with torch.no_grad():

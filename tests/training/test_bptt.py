@@ -47,16 +47,18 @@ def _input_grad(model, chunk_steps, n_pre=0):
 
 
 def test_gradients_do_not_cross_chunk_borders(tiny):
+    # the logits at step k are the state at t_k, before frame k acts: the loss at steps 3-4 sees
+    # frames 0-3, and the last frame acts only on the state after the run
     full = _input_grad(tiny, chunk_steps=0)
-    assert torch.all(full > 0)  # without truncation the loss at steps 3-4 reaches step 0
+    assert torch.all(full[:4] > 0) and full[4] == 0  # without truncation the loss reaches frame 0
     truncated = _input_grad(tiny, chunk_steps=3)  # chunks [0, 3) and [3, 5)
     assert torch.all(truncated[:3] == 0)
-    assert torch.all(truncated[3:] > 0)
+    assert truncated[3] > 0 and truncated[4] == 0
 
 
 def test_idle_steps_get_no_gradient(tiny):
     grad = _input_grad(tiny, chunk_steps=0, n_pre=2)
-    assert torch.all(grad[:2] == 0) and torch.all(grad[2:] > 0)
+    assert torch.all(grad[:2] == 0) and torch.all(grad[2:4] > 0) and grad[4] == 0
 
 
 @pytest.mark.parametrize("activity_weight", [0.0, 0.5])

@@ -78,7 +78,7 @@ def test_parse_pattern():
 
 def test_for_model_fills_the_model_steps(tiny):
     p = Presentation.for_model(tiny, t_pre=4.0, reaction_time=2.0)
-    assert (p.dt, p.n_pre, p.n_steps, p.latency_steps) == (tiny.dt, 2, tiny.input_dims[0], 0)
+    assert (p.dt, p.n_pre, p.n_steps, p.latency_steps) == (tiny.dt, 2, tiny.input_dims[0], 1)  # one step to act
     with pytest.raises(ValueError, match="leaves no stimulus step"):
         Presentation.for_model(tiny, t_pre=10.0)
 
