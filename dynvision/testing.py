@@ -46,7 +46,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-__all__ = ["reference_forward", "reference_run"]
+__all__ = ["dt_convergence", "reference_forward", "reference_run"]
 
 
 def _steps(ms: float, dt: float, name: str) -> int:
@@ -328,3 +328,48 @@ def reference_run(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch
 def reference_forward(model, x: torch.Tensor) -> torch.Tensor:
     """Logits ``(batch, time, classes)`` of ``model`` on ``x``, from :func:`reference_run`."""
     return reference_run(model, x)[0]
+
+
+def dt_convergence(build, image: torch.Tensor, dts=(2.0, 1.0, 0.5), reference_dt: float = 0.125,
+                   t_onset_ms: float = 10.0, t_end_ms: float = 60.0, background: float = 0.5) -> dict:
+    """How much a model's response to a step stimulus depends on ``dt``.
+
+    ``build(dt)`` returns the model at integration step ``dt`` (same weights at every ``dt``);
+    the stimulus is grey until ``t_onset_ms``, then ``image`` (C, H, W) until ``t_end_ms``. Each
+    area's spatially averaged response at every ``dt`` is compared with the reference run at
+    ``reference_dt`` at the common times.
+
+    Returns:
+        ``{"error": {dt: {area: max |r - r_ref| / max |r_ref|}}, "order": {area: [log2 of the
+        error ratio per halving]}, "latency": {dt: {area: half-max latency (ms)}}}``; the
+        reference's latencies are under ``reference_dt``.
+    """
+    import numpy as np
+    import xarray as xr
+
+    from dynvision.analysis import onset_latency
+
+    def run(dt):
+        model = build(dt)
+        n = int(round(t_end_ms / dt))
+        t = dt * np.arange(n)
+        x = torch.full((1, n, *image.shape), float(background), dtype=image.dtype)
+        x[:, torch.from_numpy(t >= t_onset_ms)] = image
+        with torch.no_grad():
+            out = model.run(x, record={a: "mean" for a in model.area_names})
+        return t, {a: out.recordings[a].mean(-1)[0].double().numpy() for a in model.area_names}
+
+    t_ref, ref = run(reference_dt)
+    result = {"error": {}, "latency": {}, "order": {}}
+    for dt in (reference_dt, *dts):
+        t, r = (t_ref, ref) if dt == reference_dt else run(dt)
+        if dt != reference_dt:
+            stride = int(round(dt / reference_dt))
+            result["error"][dt] = {a: float(np.abs(r[a] - ref[a][::stride]).max() / np.abs(ref[a]).max()) for a in r}
+        result["latency"][dt] = {
+            a: float(onset_latency(xr.DataArray(v, dims="time", coords={"time": t}), onset=t_onset_ms))
+            for a, v in r.items()}
+    areas = list(ref)
+    result["order"] = {a: [float(np.log2(result["error"][d][a] / result["error"][d2][a]))
+                           for d, d2 in zip(dts, dts[1:])] for a in areas}
+    return result

@@ -300,7 +300,8 @@ class RecurrentModel(nn.Module):
 
         Args:
             x: Stimulus ``(batch, time, channels, height, width)``.
-            state: Where to start; ``None`` starts from zeros.
+            state: Where to start (left unchanged: the state after the run is returned);
+                ``None`` starts from zeros.
             record: Area names to record, or a mapping name -> reduction (``"none"``,
                 ``"mean"``, ``"center"`` or a callable on ``(batch, C, H, W)``).
             out: Optional preallocated outputs, name -> tensor ``(batch, time, ...)`` in any
@@ -318,6 +319,8 @@ class RecurrentModel(nn.Module):
             state = self.initial_state(batch, x.device)
         elif state.batch_size != batch:
             raise ValueError(f"state holds {state.batch_size} samples but the input has {batch}")
+        else:
+            state = state.map(lambda t: t)  # new containers: the caller's state is never changed
         for name, buf in out.items():
             if name != "logits" and name not in reducers:
                 raise ValueError(f"out[{name!r}] is given but {name!r} is not recorded (record={list(reducers)})")
