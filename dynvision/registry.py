@@ -53,7 +53,8 @@ def check_kwargs(owner: str, kwargs: Mapping[str, Any], fn: Callable) -> None:
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return
     valid = [n for n, p in params.items() if n != "self" and p.kind is not p.VAR_POSITIONAL]
-    bad = [k for k in kwargs if k not in valid]
+    aliases = getattr(fn, "ms_aliases", {})  # bare spellings of times (dt for dt_ms), see validation.ms_aliases
+    bad = [k for k in kwargs if k not in valid and k not in aliases]
     if bad:
         hints = []
         for b in bad:

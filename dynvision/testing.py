@@ -209,16 +209,16 @@ def reference_run(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch
     if cfg.get("recurrence_target", "output") != "output":
         raise NotImplementedError("reference_run covers recurrence at the output")
     sd = {k: v.detach().to(torch.float64) for k, v in model.state_dict().items()}
-    dt = float(cfg["dt"])
+    dt = float(cfg["dt_ms"])
     form, integrator = cfg["dynamics"], cfg["integrator"]
     phi = _phi(cfg["activation"])
     specs = type(model).specs
     names = [s.name for s in specs]
-    taus = cfg["tau"] if isinstance(cfg["tau"], dict) else {n: float(cfg["tau"]) for n in names}
-    tff = _steps(float(cfg["tff"]), dt, "tff")
-    trc = _steps(float(cfg["trc"]), dt, "trc")
+    taus = cfg["tau_ms"] if isinstance(cfg["tau_ms"], dict) else {n: float(cfg["tau_ms"]) for n in names}
+    tff = _steps(float(cfg["tff_ms"]), dt, "tff")
+    trc = _steps(float(cfg["trc_ms"]), dt, "trc")
     pairs = (list(type(model).skips) if cfg["skip"] else []) + (list(type(model).feedbacks) if cfg["feedback"] else [])
-    delays = {"skip": _steps(float(cfg["tsk"]), dt, "tsk"), "feedback": _steps(float(cfg["tfb"]), dt, "tfb")}
+    delays = {"skip": _steps(float(cfg["tsk_ms"]), dt, "tsk"), "feedback": _steps(float(cfg["tfb_ms"]), dt, "tfb")}
 
     frames = ((x.detach().to(torch.float64) - 0.5) / 0.25)
     batch, steps = frames.shape[:2]
@@ -298,7 +298,7 @@ def reference_run(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch
             y0 = adapt_apply(f, gain_trace, gain_s, mode)
             fd = f.abs() if mode == "divisive" else f
             # the frame is constant over the step: its trace follows the exact exponential
-            gain_trace = trace_step(gain_trace, fd, fd, float(cfg["tau_gain"]), "exponential")
+            gain_trace = trace_step(gain_trace, fd, fd, float(cfg["tau_gain_ms"]), "exponential")
             y1 = adapt_apply(f, gain_trace, gain_s, mode)
         else:
             y0 = y1 = f
@@ -309,7 +309,7 @@ def reference_run(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch
             trace0 = traces[i]
             if adapt_s > 0:
                 integ_a = "exponential" if form == "dynvision" else integrator
-                traces[i] = trace_step(traces[i], d0.abs(), d1.abs(), float(cfg["tau_adaptation"]), integ_a)
+                traces[i] = trace_step(traces[i], d0.abs(), d1.abs(), float(cfg["tau_adaptation_ms"]), integ_a)
             g0, g1 = target(d0, trace0), target(d1, traces[i])
             r, tau = state[i], a["tau"]
             if form == "dynvision":

@@ -173,7 +173,7 @@ def test_bad_input_errors(tiny_model, stimulus, tmp_path):
         sim.run(stimulus, reduce="median")
     with pytest.raises(UnknownNameError, match=r"unknown initial_state 'blank'.*'fade_in', 'steady', 'zeros'"):
         sim.run(stimulus, initial_state="blank")
-    with pytest.raises(ValueError, match=r"idle_ms=3 ms is not a multiple of dt=2 ms"):
+    with pytest.raises(ValueError, match=r"idle_ms=3 is not a multiple of dt_ms=2"):
         sim.run(stimulus, idle_ms=3)
     with pytest.raises(ValueError, match=r"dims \('sample', 'time', 'channel', 'y', 'x'\)"):
         sim.run(stimulus.rename(y="row"))

@@ -41,24 +41,24 @@ def delay_steps(delay_ms: float, dt_ms: float, name: str = "delay", minimum: int
             shorter than ``minimum`` steps.
     """
     if not _is_number(dt_ms) or not math.isfinite(float(dt_ms)) or dt_ms <= 0:
-        raise ValueError(f"dt must be a positive number of ms, got dt={dt_ms!r}")
+        raise ValueError(f"dt_ms must be a positive number of ms, got dt_ms={dt_ms!r}")
     if not _is_number(delay_ms) or not math.isfinite(float(delay_ms)):
         raise ValueError(f"{name} must be a finite number of ms, got {name}={delay_ms!r}")
+    unit = "" if name.endswith("_ms") else " ms"
     if delay_ms < 0:
-        raise ValueError(f"{name}={delay_ms:g} ms is negative; times must be >= 0 ms")
+        raise ValueError(f"{name}={delay_ms:g}{unit} is negative; times must be >= 0 ms")
     ratio = float(delay_ms) / float(dt_ms)
     steps = int(round(ratio))
     if abs(ratio - steps) > 1e-6:
         lo, hi = math.floor(ratio) * dt_ms, math.ceil(ratio) * dt_ms
         raise ValueError(
-            f"{name}={delay_ms:g} ms is not a multiple of dt={dt_ms:g} ms; "
+            f"{name}={delay_ms:g}{unit} is not a multiple of dt_ms={dt_ms:g}; "
             f"valid values are whole multiples of dt such as {lo:g} or {hi:g} ms"
         )
     if steps < minimum:
         raise ValueError(
-            f"{name}={delay_ms:g} ms is shorter than {minimum} step(s) of dt={dt_ms:g} ms; "
-            f"this connection reads activity from earlier steps, so use {name} >= "
-            f"{minimum * dt_ms:g} ms"
+            f"{name}={delay_ms:g}{unit} is shorter than {minimum} step(s) of dt_ms={dt_ms:g}; "
+            f"use {name} >= {minimum * dt_ms:g}{unit}"
         )
     return steps
 

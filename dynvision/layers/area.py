@@ -37,6 +37,7 @@ from dynvision.layers.delay import History
 from dynvision.layers.gain import AdaptiveGain
 from dynvision.layers.operations import recurrence_target_of, validate_operations
 from dynvision.layers.recurrence import combine, make_recurrence
+from dynvision.layers.config import AreaConfig
 
 
 @dataclass
@@ -115,21 +116,22 @@ class DynamicArea(nn.Module):
 
     fuse = True
 
-    def __init__(self, name: str, conv: nn.Module, *, in_channels: int, out_channels: int,
-                 in_size: tuple[int, int], size: tuple[int, int], operations,
+    def __init__(self, name: str, conv: nn.Module, config: AreaConfig | None = None, /, *, in_channels: int,
+                 out_channels: int, in_size: tuple[int, int], size: tuple[int, int], operations,
                  conv2: nn.Module | None = None, mid_channels: int | None = None,
-                 mid_size: tuple[int, int] | None = None, recurrence: str = "full",
-                 recurrence_kernel: int = 3, recurrence_mode: str = "additive",
-                 recurrence_bias: bool = False, recurrence_init: float = 0.5,
-                 recurrence_bound: float | None = None,
-                 dt: float = 2.0, tau: float = 5.0, tff: float = 0.0, trc: float | None = None,
-                 integrator: str = "etd2", form: str = "rate", train_tau: bool = False,
-                 activation: nn.Module | None = None, norm: nn.Module | None = None,
-                 pool: nn.Module | None = None, adapt: AdaptiveGain | None = None):
+                 mid_size: tuple[int, int] | None = None, activation: nn.Module | None = None,
+                 norm: nn.Module | None = None, pool: nn.Module | None = None,
+                 adapt: AdaptiveGain | None = None, **dynamics):
         super().__init__()
-        self.name = name
+        if config is None:
+            config = AreaConfig.from_kwargs(f"area {name!r}", **dynamics)
+        elif dynamics:
+            config = config.replace(**dynamics)
+        self.name, self.config = name, config
+        c = config
         two_stage = conv2 is not None
-        self.operations = validate_operations(operations, form, two_stage=two_stage)
+        self.operations = validate_operations(operations, c.dynamics, two_stage=two_stage)
+        form, integrator, tau, dt = c.dynamics, c.integrator, c.tau_ms, c.dt_ms
         self.form, self.dt = form, float(dt)
         self.unit = get_form(form)(float(tau))
         # Leaky units step by two lerps (the integrator's fractions); any other unit model by the
@@ -145,31 +147,32 @@ class DynamicArea(nn.Module):
         self.activation = activation if activation is not None else nn.ReLU()
         self.norm, self.pool, self.adapt = norm, pool, adapt
         # Delays: one rule (dynamics.timing.delay_steps); recurrence reads the past, so >= 1 step.
-        self.tff_steps = delay_steps(tff, dt, "tff")
-        trc = self.dt if trc is None else trc
+        self.tff_steps = delay_steps(c.tff_ms, dt, "tff_ms")
+        trc = self.dt if c.trc_ms is None else c.trc_ms
         self.recurrence_target = recurrence_target_of(self.operations)
         rec_channels = {"input": in_channels, "middle": mid_channels, "output": out_channels}[self.recurrence_target]
-        self.recurrence = make_recurrence(recurrence, out_channels, rec_channels, kernel_size=recurrence_kernel,
-                                          size=self.size, bias=recurrence_bias, init_scale=recurrence_init)
+        self.recurrence = make_recurrence(c.recurrence_type, out_channels, rec_channels,
+                                          kernel_size=c.recurrence_kernel, size=self.size, bias=c.recurrence_bias,
+                                          init_scale=c.recurrence_init)
         self.has_recurrence = not self.recurrence.is_none and "recurrence" in self.operations
-        self.trc_steps = max(1, delay_steps(trc, dt, "trc", minimum=int(self.has_recurrence)))
+        self.trc_steps = max(1, delay_steps(trc, dt, "trc_ms", minimum=int(self.has_recurrence)))
         self.rec_size = {"input": self.in_size, "middle": self.mid_size, "output": self.size}[self.recurrence_target]
-        self.recurrence_mode = recurrence_mode
-        self._combine = combine(recurrence_mode)
+        self.recurrence_mode = c.recurrence_mode
+        self._combine = combine(c.recurrence_mode)
         self.bound = None
-        if recurrence_bound is not None and self.has_recurrence:
-            if recurrence_mode != "additive" or self.recurrence_target != "output":
+        if c.recurrence_bound is not None and self.has_recurrence:
+            if c.recurrence_mode != "additive" or self.recurrence_target != "output":
                 raise ValueError("recurrence_bound applies to additive recurrence at the output; got "
-                                 f"recurrence_mode={recurrence_mode!r}, target {self.recurrence_target!r}")
-            self.bound = RecurrenceBound(self.recurrence, recurrence_bound)
+                                 f"recurrence_mode={c.recurrence_mode!r}, target {self.recurrence_target!r}")
+            self.bound = RecurrenceBound(self.recurrence, c.recurrence_bound)
         self._rec_scale = 1.0
         # Time constant: fixed (buffer) or learned (log-parametrised parameter).
         tau_t = torch.tensor(float(tau))
-        if train_tau:
+        if c.train_tau:
             self.log_tau = nn.Parameter(tau_t.log())
         else:
-            self.register_buffer("tau_ms", tau_t, persistent=False)  # the constructor (config) owns it
-        self.train_tau = train_tau
+            self.register_buffer("tau_ms", tau_t, persistent=False)  # the configuration owns it
+        self.train_tau = c.train_tau
         self.history_length = max(self.tff_steps, self.trc_steps) + 1
         self.has_skip = self.has_feedback = False  # set by the model when it wires connections
         self.skip_mode = self.feedback_mode = "additive"

@@ -19,6 +19,7 @@ from dynvision.layers.gain import AdaptiveGain
 from dynvision.layers.norm import make_norm
 from dynvision.layers.pool import MaxPool2d
 from dynvision.layers.operations import default_operations
+from dynvision.layers.config import AREA_FIELDS, AreaConfig
 from dynvision.registry import UnknownNameError, unknown_name_message
 
 
@@ -58,7 +59,7 @@ def per_area(value: Any, names: Sequence[str], what: str) -> dict[str, Any]:
     if isinstance(value, Mapping):
         for key in value:
             if key not in names:
-                raise UnknownNameError(unknown_name_message(f"area in {what}", key, names))
+                raise UnknownNameError(f"{what} names an {unknown_name_message('area', key, names)}")
         missing = [n for n in names if n not in value]
         if missing:
             raise ValueError(f"{what} gives no value for area(s) {missing}; give all of {list(names)} or one number")
@@ -71,49 +72,50 @@ def scaled(channels: int, width: float) -> int:
     return max(4, int(math.ceil(channels * width)))
 
 
-def build_areas(specs: Sequence[AreaSpec], in_channels: int, in_size: Sequence[int], *, dt: float,
-                tau, tff: float, trc: float, recurrence_type: str, recurrence_target: str,
-                recurrence_mode: str, recurrence_kernel: int, dynamics: str,
-                recurrence_bound: float | None = None, integrator: str,
-                activation: str, supralinearity: float, norm: str | None, adaptation: float,
-                tau_adaptation: float, train_tau: bool, bias: bool, operations=None) -> nn.ModuleDict:
-    """Build the areas of a family from specs and the dynamics options."""
+def area_config(config, name: str, **overrides) -> AreaConfig:
+    """The :class:`AreaConfig` of area ``name`` under a model configuration (per-area values resolved)."""
+    values = {f: getattr(config, f) for f in AREA_FIELDS if hasattr(config, f)}
+    if isinstance(values.get("tau_ms"), Mapping):
+        values["tau_ms"] = values["tau_ms"][name]
+    values.update(overrides)
+    return AreaConfig(**values)
+
+
+def build_areas(specs: Sequence[AreaSpec], in_channels: int, in_size: Sequence[int], config) -> nn.ModuleDict:
+    """Build the areas of a family from specs and the model's configuration (a DyRCNNConfig)."""
+    c = config
     names = [s.name for s in specs]
-    taus = per_area(tau, names, "tau")
+    per_area(c.tau_ms, names, "tau_ms")  # every area named, none unknown
     areas = nn.ModuleDict()
     size = tuple(in_size)
     for spec in specs:
         two_stage = spec.mid_channels is not None
         pad = spec.kernel // 2
         first_out = spec.mid_channels if two_stage else spec.channels
-        conv = nn.Conv2d(in_channels, first_out, spec.kernel, stride=spec.stride, padding=pad, bias=bias)
+        conv = nn.Conv2d(in_channels, first_out, spec.kernel, stride=spec.stride, padding=pad, bias=c.bias)
         nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
         mid_size = conv_size(size, spec.kernel, spec.stride, pad)
         conv2, area_size = None, mid_size
         if two_stage:
-            conv2 = nn.Conv2d(spec.mid_channels, spec.channels, spec.kernel, stride=spec.stride2, padding=pad, bias=bias)
+            conv2 = nn.Conv2d(spec.mid_channels, spec.channels, spec.kernel, stride=spec.stride2, padding=pad, bias=c.bias)
             nn.init.kaiming_normal_(conv2.weight, nonlinearity="relu")
             conv = nn.Sequential(conv, nn.ReLU())
             area_size = conv_size(mid_size, spec.kernel, spec.stride2, pad)
-        for c in (conv, conv2):
-            for m in (c.modules() if c is not None else []):
+        for module in (conv, conv2):
+            for m in (module.modules() if module is not None else []):
                 if isinstance(m, nn.Conv2d) and m.bias is not None:
                     nn.init.zeros_(m.bias)
-        order = operations or default_operations(dynamics, recurrence_target, two_stage)
-        act_kwargs = {"exponent": supralinearity} if activation == "supralinear" else {}
+        order = c.operations or default_operations(c.dynamics, c.recurrence_target, two_stage)
+        act_kwargs = {"exponent": c.supralinearity} if c.activation == "supralinear" else {}
         pool = MaxPool2d(*spec.pool) if spec.pool else None
+        adapt = AdaptiveGain(c.adaptation, c.tau_adaptation_ms, c.dt_ms) if c.adaptation > 0 else None
         area = DynamicArea(
-            spec.name, conv, in_channels=in_channels, out_channels=spec.channels, in_size=size,
-            size=area_size, operations=order, conv2=conv2, mid_channels=spec.mid_channels,
-            mid_size=mid_size if two_stage else None, recurrence=recurrence_type,
-            recurrence_kernel=recurrence_kernel, recurrence_mode=recurrence_mode,
-            recurrence_bound=recurrence_bound, dt=dt,
-            tau=taus[spec.name], tff=tff, trc=trc, integrator=integrator, form=dynamics,
-            train_tau=train_tau, activation=make_activation(activation, **act_kwargs),
-            pool=pool, adapt=AdaptiveGain(adaptation, tau_adaptation, dt) if adaptation > 0 else None,
-        )
-        if norm not in (None, "none"):
-            area.norm = make_norm(norm, area.shape_at("norm")[0])
+            spec.name, conv, area_config(c, spec.name), in_channels=in_channels, out_channels=spec.channels,
+            in_size=size, size=area_size, operations=order, conv2=conv2, mid_channels=spec.mid_channels,
+            mid_size=mid_size if two_stage else None, activation=make_activation(c.activation, **act_kwargs),
+            pool=pool, adapt=adapt)
+        if c.norm not in (None, "none"):
+            area.norm = make_norm(c.norm, area.shape_at("norm")[0])
             area.compile()
         areas[spec.name] = area
         in_channels, size = spec.channels, area.out_size

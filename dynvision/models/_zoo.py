@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from torch import nn
@@ -19,6 +20,29 @@ from torch import nn
 from dynvision.dynamics import IntegrationWarning
 from dynvision.layers.area import DynamicArea
 from dynvision.models._builder import per_area
+from dynvision.models.config import ModelConfig, _integrators, _recurrences, param
+
+
+@dataclass(frozen=True)
+class ZooConfig(ModelConfig):
+    """Options shared by the model zoo (AlexNet, ResNet, CORnet-RT, CordsNet); times in ms.
+
+    By default every area is instantaneous (``integrator="euler"``, ``tau = dt``): each frame
+    is processed by the static network. ``tau_ms > dt_ms`` makes the areas leaky.
+    """
+
+    n_classes: int = param(1000, "int", lo=1, hi=10**7, doc="classes of the output layer")
+    input_dims: tuple = param((20, 3, 224, 224), "dims", doc="(time, channels, height, width) of the input")
+    dt_ms: float = param(2.0, "ms", lo=0, lo_open=True, doc="integration step")
+    tau_ms: float | Mapping[str, float] | None = param(None, "per_area_ms", lo=0, allow_none=True,
+                                                       doc="time constant or {area: ms}; None: tau = dt (static)")
+    integrator: str = param("euler", "choice", choices=_integrators, doc="euler (static with tau = dt), etd2 or exponential")
+    tff_ms: float | None = param(0.0, "ms", lo=0, allow_none=True, doc="feedforward delay between areas")
+    trc_ms: float | None = param(None, "ms", lo=0, allow_none=True, doc="recurrent delay (None: one step)")
+    recurrence_type: str = param("none", "choice", choices=_recurrences, doc="lateral recurrence in every area")
+    recurrence_kernel: int = param(3, "int", lo=1, hi=99, doc="kernel size of the recurrence (odd)")
+    train_tau: bool = param(False, "bool", doc="learn the time constants")
+    width: float = param(1.0, "number", lo=0, lo_open=True, hi=64, doc="multiplies every channel count")
 
 def instantaneous(dt: float, tau: float, integrator: str) -> bool:
     """Whether an area with these settings replaces its state by its drive every step."""
@@ -29,14 +53,7 @@ def resolve_taus(tau: float | Mapping[str, float] | None, dt: float, names: Sequ
     """One time constant per area; ``None`` means ``dt`` (instantaneous with Euler)."""
     if dt is None or not dt > 0:
         raise ValueError(f"dt must be a positive number of ms, got dt={dt!r}")
-    return {n: float(v) for n, v in per_area(float(dt) if tau is None else tau, names, "tau").items()}
-
-
-def check_width(width: float) -> float:
-    """Validate a channel multiplier."""
-    if not (isinstance(width, (int, float)) and width > 0 and math.isfinite(width)):
-        raise ValueError(f"width must be a positive number (channel multiplier), got width={width!r}")
-    return float(width)
+    return {n: float(v) for n, v in per_area(float(dt) if tau is None else tau, names, "tau_ms").items()}
 
 
 def group_norm(channels: int, groups: int = 32) -> nn.GroupNorm:

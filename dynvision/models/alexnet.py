@@ -29,7 +29,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -37,8 +37,9 @@ from torch import nn
 
 from dynvision.layers.operations import default_operations
 from dynvision.models._builder import conv_size, scaled
-from dynvision.models._zoo import check_width, resolve_taus, zoo_area
-from dynvision.models.base import InputStage, ModelState, RecurrentModel, capture_config
+from dynvision.models._zoo import ZooConfig, resolve_taus, zoo_area
+from dynvision.models.base import InputStage, ModelState, RecurrentModel
+from dynvision.models.config import _forms, param
 from dynvision.models.registry import register_model
 
 # name, channels, kernel, stride, padding, max-pool after the area
@@ -51,6 +52,14 @@ LAYERS = (
 )
 MIN_SIZE = 63  # smallest input (pixels) for which the pooled conv5 map is at least 1 x 1
 HEAD_GRID = 6  # the classifier reads a 6 x 6 average-pooled map
+
+
+@dataclass(frozen=True)
+class AlexNetConfig(ZooConfig):
+    """AlexNet's options (see :class:`~dynvision.models._zoo.ZooConfig`)."""
+
+    dynamics: str = param("rate", "choice", choices=_forms, doc="dynamics form: rate, voltage or dynvision")
+    dropout: float = param(0.5, "number", lo=0, hi=1, hi_open=True, doc="dropout probability in the classifier")
 
 
 @register_model("AlexNet")
@@ -74,23 +83,20 @@ class AlexNet(RecurrentModel):
         dropout: Dropout probability in the classifier.
     """
 
-    @capture_config
-    def __init__(self, n_classes: int = 1000, input_dims: Sequence[int] = (20, 3, 224, 224), *,
-                 dt: float = 2.0, tau: float | Mapping[str, float] | None = None,
-                 integrator: str = "euler", tff: float = 0.0, trc: float | None = None,
-                 recurrence_type: str = "none", recurrence_kernel: int = 3, dynamics: str = "rate",
-                 train_tau: bool = False, width: float = 1.0, dropout: float = 0.5):
-        super().__init__(n_classes, input_dims, dt)
-        width = check_width(width)
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got dropout={dropout!r}")
+    config_class = AlexNetConfig
+
+    def __init__(self, config: AlexNetConfig | None = None, /, **kwargs):
+        super().__init__(config, **kwargs)
+        c = self.config
+        dt, tau, integrator, tff, trc = c.dt_ms, c.tau_ms, c.integrator, c.tff_ms, c.trc_ms
         _, channels, h, w = self.input_dims
         if min(h, w) < MIN_SIZE:
             raise ValueError(f"AlexNet needs inputs of at least {MIN_SIZE} x {MIN_SIZE} pixels (its three "
                              f"max-pools shrink smaller maps to nothing), got input_dims={self.input_dims}")
+        width, dropout = c.width, c.dropout
         self.input_stage = InputStage(channels)
         taus = resolve_taus(tau, dt, [layer[0] for layer in LAYERS])
-        operations = default_operations(dynamics)
+        operations = default_operations(c.dynamics)
         self.areas = nn.ModuleDict()
         cin, size = channels, (h, w)
         for name, ch, kernel, stride, pad, pool in LAYERS:
@@ -99,8 +105,8 @@ class AlexNet(RecurrentModel):
             self.areas[name] = zoo_area(
                 name, nn.Conv2d(cin, cout, kernel, stride=stride, padding=pad), dt=dt, tau=taus[name],
                 integrator=integrator, in_channels=cin, out_channels=cout, in_size=size, size=area_size,
-                operations=operations, recurrence=recurrence_type, recurrence_kernel=recurrence_kernel,
-                tff=0.0 if name == "IT" else tff, trc=trc, form=dynamics, train_tau=train_tau,
+                operations=operations, recurrence_type=c.recurrence_type, recurrence_kernel=c.recurrence_kernel,
+                tff=0.0 if name == "IT" else tff, trc=trc, dynamics=c.dynamics, train_tau=c.train_tau,
                 pool=nn.MaxPool2d(3, 2) if pool else None)
             cin, size = cout, self.areas[name].out_size
         self.wire()
@@ -108,7 +114,7 @@ class AlexNet(RecurrentModel):
         # the torchvision layout (indices 1, 4, 6 hold the linear layers)
         self.classifier = nn.Sequential(
             nn.Dropout(dropout), nn.Linear(cin * HEAD_GRID * HEAD_GRID, hidden), nn.ReLU(),
-            nn.Dropout(dropout), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, n_classes))
+            nn.Dropout(dropout), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, c.n_classes))
 
     def readout(self, output: torch.Tensor, state: ModelState) -> torch.Tensor:
         """The pooled conv5 map averaged to 6 x 6 and flattened, as in the original head."""

@@ -20,7 +20,7 @@ the resting network (with zero state: the classifier bias alone).
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import inspect
 import warnings
 from dataclasses import dataclass, field
@@ -35,6 +35,7 @@ from dynvision.layers.area import AreaState, DynamicArea
 from dynvision.layers.connections import Connection
 from dynvision.layers.gain import AdaptiveGain
 from dynvision.layers.retina import Retina
+from dynvision.models.config import ModelConfig
 from dynvision.registry import check_choice, unknown_name_message, UnknownNameError
 
 
@@ -94,22 +95,6 @@ REDUCERS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 }
 
 
-def capture_config(init):
-    """Decorator for model ``__init__``: store the bound arguments in ``self.config``."""
-    sig = inspect.signature(init)
-
-    @functools.wraps(init)
-    def wrapper(self, *args, **kwargs):
-        bound = sig.bind(self, *args, **kwargs)
-        bound.apply_defaults()
-        init(self, *args, **kwargs)
-        config = {k: v for k, v in bound.arguments.items() if k != "self"}
-        self.config = {"model": type(self).__name__, **jsonable(config)}
-
-    return wrapper
-
-
-
 def config_dict(model) -> dict:
     """The model's configuration as a JSON-able dict (``{"model": name, **arguments}``).
 
@@ -161,27 +146,53 @@ class InputStage(nn.Module):
 class RecurrentModel(nn.Module):
     """Base class of all dynvision models (see the module docstring for the contract).
 
-    Subclasses build ``self.input_stage``, ``self.areas`` (ordered ``nn.ModuleDict``), call
-    :meth:`wire` for skip/feedback connections, and set ``self.classifier``.
+    A family declares ``config_class`` (a :class:`~dynvision.models.config.ModelConfig`) and
+    builds from ``self.config`` in ``__init__``: ``self.input_stage``, ``self.areas`` (ordered
+    ``nn.ModuleDict``), :meth:`wire` for skip/feedback connections, ``self.classifier``. Models
+    are built from keyword arguments (``DyRCNNx4(tau=5, dt=2)``, times in ms, bare spellings
+    accepted) or from a configuration (``DyRCNNx4(config)``), optionally with changes.
     """
 
-    config: dict
+    config_class: type[ModelConfig] = ModelConfig
+    config: ModelConfig
     n_classes: int
     input_dims: tuple[int, int, int, int]
     dt: float
 
-    def __init__(self, n_classes: int, input_dims: Sequence[int], dt: float):
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # the signature users (and help(), the CLI) see: the configuration's fields
+        params = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
+                                    annotation=f.type) for f in dataclasses.fields(cls.config_class)]
+        cls.__signature__ = inspect.Signature(params)
+        if "__init__" in cls.__dict__:
+            self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
+            cls.__init__.__signature__ = inspect.Signature([self_param, *params])
+
+    def __init__(self, config: ModelConfig | None = None, /, **kwargs):
         super().__init__()
-        input_dims = tuple(int(d) for d in input_dims)
-        if len(input_dims) != 4 or min(input_dims) < 1:
-            raise ValueError(
-                f"input_dims must be (time, channels, height, width) with positive sizes, got {input_dims}"
-            )
-        if int(n_classes) < 1:
-            raise ValueError(f"n_classes must be >= 1, got {n_classes}")
-        self.n_classes, self.input_dims, self.dt = int(n_classes), input_dims, float(dt)
+        owner = getattr(type(self), "registry_name", type(self).__name__)
+        config_class = type(self).config_class
+        if config is None:
+            config = config_class.from_kwargs(f"model {owner!r}", **kwargs)
+        elif not isinstance(config, config_class):
+            if isinstance(config, Mapping):  # a dict from JSON
+                config = config_class.from_dict({**dict(config), **kwargs})
+            else:
+                raise TypeError(f"{owner} takes a {config_class.__name__} or keyword arguments, got "
+                                f"{type(config).__name__}")
+        elif kwargs:
+            config = config.replace(**kwargs)
+        self.config = config
+        self.n_classes, self.input_dims = int(config.n_classes), tuple(config.input_dims)
+        self.dt = float(config.dt_ms)
         self.connections = nn.ModuleList()
         self._inputs_of: list[tuple[list, list]] = []
+
+    @property
+    def dt_ms(self) -> float:
+        """The integration step in ms (``model.dt`` is the same number)."""
+        return self.dt
 
     # ----------------------------------------------------------------------------------------
     @property
@@ -190,14 +201,15 @@ class RecurrentModel(nn.Module):
         return list(self.areas.keys())
 
     def wire(self, skip: Iterable[tuple[str, str]] = (), feedback: Iterable[tuple[str, str]] = (),
-             tsk: float = 0.0, tfb: float = 30.0, feedback_mode: str = "additive") -> None:
+             tsk: float = 0.0, tfb: float | None = None, feedback_mode: str = "additive") -> None:
         """Create skip (upwards) and feedback (downwards) connections between areas.
 
         Args:
             skip: (source, target) pairs with the source below the target.
             feedback: (source, target) pairs with the source above the target.
             tsk: Skip delay in ms (>= 0).
-            tfb: Feedback delay in ms (>= dt: the source has not run yet in the current step).
+            tfb: Feedback delay in ms (>= dt: the source has not run yet in the current step);
+                required when ``feedback`` is given.
             feedback_mode: ``"additive"`` or ``"multiplicative"`` (gain modulation).
         """
         check_choice("feedback mode", feedback_mode, ("additive", "multiplicative"))
@@ -211,7 +223,7 @@ class RecurrentModel(nn.Module):
                 if (kind == "skip") != up or src == tgt:
                     raise ValueError(f"a {kind} connection must go {'up' if kind == 'skip' else 'down'} the "
                                      f"hierarchy {names}, got {src} -> {tgt}")
-                steps = delay_steps(delay_ms, self.dt, "tsk" if kind == "skip" else "tfb",
+                steps = delay_steps(delay_ms, self.dt, "tsk_ms" if kind == "skip" else "tfb_ms",
                                     minimum=0 if kind == "skip" else 1)
                 s, t = self.areas[src], self.areas[tgt]
                 c_out, size_out = t.shape_at(kind)
@@ -255,9 +267,22 @@ class RecurrentModel(nn.Module):
         return ModelState(areas, gain, 0)
 
     def check_input(self, x: torch.Tensor) -> None:
-        """Validate a stimulus tensor ``(batch, time, channels, height, width)``."""
+        """Validate a stimulus tensor ``(batch, time, channels, height, width)``.
+
+        Floating-point input of any precision is accepted (:meth:`run` casts it to the model's
+        dtype); integer, boolean and complex tensors are refused (dynvision stimuli are
+        luminance in [0, 1]), as are non-finite values and input on another device.
+        """
         if not torch.is_tensor(x):
             raise TypeError(f"expected a torch.Tensor (batch, time, channels, height, width), got {type(x).__name__}")
+        if x.is_complex() or not x.is_floating_point():
+            hint = " (for 0..255 images use x.float() / 255)" if x.dtype == torch.uint8 else ""
+            raise TypeError(f"input has dtype {x.dtype}; expected floating-point luminance (grey = 0.5, "
+                            f"typically in [0, 1]){hint}")
+        device = next(self.parameters()).device
+        if x.device != device:
+            raise ValueError(f"input is on {x.device} but the model is on {device}; move one of them "
+                             f"(x.to({str(device)!r}) or model.to({str(x.device)!r}))")
         _, c, h, w = self.input_dims
         if x.ndim != 5:
             raise ValueError(f"expected input of rank 5 (batch, time, channels, height, width), got rank "
@@ -270,8 +295,11 @@ class RecurrentModel(nn.Module):
         if tuple(x.shape[3:]) != (h, w):
             raise ValueError(f"input is {tuple(x.shape[3:])} pixels; {type(self).__name__} was built for "
                              f"{(h, w)} (input_dims={self.input_dims}); rebuild it with matching input_dims")
-        if not torch.isfinite(x.sum(dtype=torch.float32)):  # one reduction: NaN and inf propagate
-            raise ValueError("input contains non-finite values (NaN or inf)")
+        finite = torch.isfinite(x)
+        if not bool(finite.all()):
+            where = (~finite).nonzero()[0].tolist()
+            raise ValueError(f"input contains non-finite values (NaN or inf), first at sample {where[0]}, "
+                             f"step {where[1]}")
 
     def _validate_record(self, record) -> dict[str, Callable]:
         if record is None:
@@ -312,6 +340,9 @@ class RecurrentModel(nn.Module):
             Logits per step, recorded activity, and the final state.
         """
         self.check_input(x)
+        dtype = next(self.parameters()).dtype
+        if x.dtype != dtype and not torch.is_autocast_enabled(x.device.type):
+            x = x.to(dtype)  # float64 arrays, bfloat16 models...
         reducers = self._validate_record(record)
         out = dict(out or {})
         batch, steps = x.shape[:2]

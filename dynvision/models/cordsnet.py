@@ -41,7 +41,8 @@ Example:
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Mapping
 
 import torch
 from torch import nn
@@ -50,8 +51,9 @@ from torch.nn.utils.parametrizations import weight_norm as _weight_norm
 from dynvision.dynamics import delay_steps
 from dynvision.layers.area import DynamicArea
 from dynvision.models._builder import conv_size, scaled
-from dynvision.models._zoo import check_width, resolve_taus, zoo_area
-from dynvision.models.base import InputStage, ModelState, RecurrentModel, capture_config
+from dynvision.models._zoo import ZooConfig, resolve_taus, zoo_area
+from dynvision.models.base import InputStage, ModelState, RecurrentModel
+from dynvision.models.config import _recurrences, param
 from dynvision.models.registry import register_model
 from dynvision.registry import check_choice
 
@@ -96,6 +98,22 @@ class Residual(nn.Module):
         return f"{self.source} -> {self.target} (delay={self.delay} steps)"
 
 
+@dataclass(frozen=True)
+class CordsNetConfig(ZooConfig):
+    """CordsNet's options (see :class:`~dynvision.models._zoo.ZooConfig`)."""
+
+    input_dims: tuple = param((100, 3, 224, 224), "dims", doc="(time, channels, height, width) of the input")
+    tau_ms: float | Mapping[str, float] = param(10.0, "per_area_ms", lo=0, doc="time constant of area1..N, or {area: ms}")
+    tff_ms: float | None = param(None, "ms", lo=0, allow_none=True, doc="delay between areas (None: one step)")
+    tsk_ms: float | None = param(None, "ms", lo=0, allow_none=True, doc="delay of the residual paths (None: one step)")
+    depth: int = param(8, "int", lo=1, hi=8, doc="number of recurrent areas: 2, 4, 6 or 8")
+    recurrence_type: str = param("full", "choice", choices=_recurrences, doc="recurrent connections per area")
+    weight_norm: bool = param(True, "bool", doc="weight-normalise the convolutions and the classifier")
+
+    def validate(self) -> None:
+        check_choice("CordsNet depth", self.depth, DEPTHS)
+
+
 @register_model("CordsNet")
 class CordsNet(RecurrentModel):
     """CordsNet-R8 (or R2/R4/R6) with areas stem, area1 ... area8 (see the module docstring).
@@ -120,15 +138,14 @@ class CordsNet(RecurrentModel):
         width: Multiplies every channel count.
     """
 
-    @capture_config
-    def __init__(self, n_classes: int = 1000, input_dims: Sequence[int] = (100, 3, 224, 224), *,
-                 dt: float = 2.0, tau: float | Mapping[str, float] = 10.0, integrator: str = "euler",
-                 tff: float | None = None, trc: float | None = None, tsk: float | None = None,
-                 depth: int = 8, recurrence_type: str = "full", recurrence_kernel: int = 3,
-                 weight_norm: bool = True, train_tau: bool = False, width: float = 1.0):
-        super().__init__(n_classes, input_dims, dt)
-        width = check_width(width)
-        check_choice("CordsNet depth", depth, DEPTHS)
+    config_class = CordsNetConfig
+
+    def __init__(self, config: CordsNetConfig | None = None, /, **kwargs):
+        super().__init__(config, **kwargs)
+        c = self.config
+        dt, tau, integrator, tff, trc, tsk = c.dt_ms, c.tau_ms, c.integrator, c.tff_ms, c.trc_ms, c.tsk_ms
+        depth, width, weight_norm, train_tau = c.depth, c.width, c.weight_norm, c.train_tau
+        recurrence_type, recurrence_kernel = c.recurrence_type, c.recurrence_kernel
         _, channels, h, w = self.input_dims
         norm = _weight_norm if weight_norm else (lambda m: m)
         self.input_stage = InputStage(channels)
@@ -136,7 +153,7 @@ class CordsNet(RecurrentModel):
         taus = resolve_taus(tau, dt, names)
         chans = [scaled(c, width) for c in CHANNELS[:depth + 1]]
         tff = dt if tff is None else tff
-        tsk_steps = delay_steps(dt if tsk is None else tsk, dt, "tsk")
+        tsk_steps = delay_steps(dt if tsk is None else tsk, dt, "tsk_ms")
 
         stem = nn.Sequential(OrderedDict([
             ("conv", norm(nn.Conv2d(channels, chans[0], 7, stride=2, padding=3, bias=False))),
@@ -146,7 +163,7 @@ class CordsNet(RecurrentModel):
         self.areas["stem"] = zoo_area(
             "stem", stem, dt=dt, tau=dt, integrator="euler", in_channels=channels, out_channels=chans[0],
             in_size=(h, w), size=size, operations=("conv", "integrate", "record", "delay"),
-            recurrence="none", tff=0.0, activation=nn.Identity())
+            recurrence_type="none", tff=0.0, activation=nn.Identity())
         for i, name in enumerate(names, start=1):
             area_size = conv_size(size, 3, STRIDES[i - 1], 1)
             ff = nn.Sequential(OrderedDict([
@@ -155,7 +172,7 @@ class CordsNet(RecurrentModel):
             area = zoo_area(
                 name, ff, dt=dt, tau=taus[name], integrator=integrator, in_channels=chans[i - 1],
                 out_channels=chans[i], in_size=size, size=area_size, operations=OPERATIONS,
-                recurrence=recurrence_type, recurrence_kernel=recurrence_kernel, recurrence_bias=False,
+                recurrence_type=recurrence_type, recurrence_kernel=recurrence_kernel, recurrence_bias=False,
                 tff=0.0 if i == depth else tff, trc=trc, train_tau=train_tau)
             for m in area.recurrence.modules():
                 if isinstance(m, nn.Conv2d):
@@ -163,7 +180,7 @@ class CordsNet(RecurrentModel):
             self.areas[name] = area
             size = area_size
         self._add_residuals(chans, norm, tsk_steps)
-        self.classifier = norm(nn.Linear(chans[-1], n_classes))
+        self.classifier = norm(nn.Linear(chans[-1], c.n_classes))
 
     def _add_residuals(self, chans: list[int], norm, tsk_steps: int) -> None:
         names = self.area_names  # stem, area1, ...

@@ -38,18 +38,29 @@ Example:
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Mapping, Sequence
+from dataclasses import dataclass
 
 from torch import nn
 
 from dynvision.models._builder import conv_size, scaled
-from dynvision.models._zoo import check_width, group_norm, resolve_taus, zoo_area
-from dynvision.models.base import InputStage, RecurrentModel, capture_config
+from dynvision.models._zoo import ZooConfig, group_norm, resolve_taus, zoo_area
+from dynvision.models.base import InputStage, RecurrentModel
+from dynvision.models.config import _recurrences, param
 from dynvision.models.registry import register_model
 
 # name, channels, kernel and stride of the input convolution
 SPECS = (("V1", 64, 7, 4), ("V2", 128, 3, 2), ("V4", 256, 3, 2), ("IT", 512, 3, 2))
 OPERATIONS = ("conv", "recurrence", "conv2", "norm", "nonlinearity", "integrate", "record", "delay")
+
+
+@dataclass(frozen=True)
+class CorNetRTConfig(ZooConfig):
+    """CORnet-RT's options (see :class:`~dynvision.models._zoo.ZooConfig`)."""
+
+    input_dims: tuple = param((5, 3, 224, 224), "dims", doc="(time, channels, height, width) of the input")
+    tff_ms: float | None = param(None, "ms", lo=0, allow_none=True, doc="delay between areas (None: one step)")
+    recurrence_type: str = param("self", "choice", choices=_recurrences,
+                                 doc="how the previous state enters before conv1 (self: CORnet-RT's sum)")
 
 
 @register_model("CorNetRT")
@@ -74,14 +85,13 @@ class CorNetRT(RecurrentModel):
         width: Multiplies every channel count (64, 128, 256, 512 at width 1).
     """
 
-    @capture_config
-    def __init__(self, n_classes: int = 1000, input_dims: Sequence[int] = (5, 3, 224, 224), *,
-                 dt: float = 2.0, tau: float | Mapping[str, float] | None = None,
-                 integrator: str = "euler", tff: float | None = None, trc: float | None = None,
-                 recurrence_type: str = "self", recurrence_kernel: int = 3, train_tau: bool = False,
-                 width: float = 1.0):
-        super().__init__(n_classes, input_dims, dt)
-        width = check_width(width)
+    config_class = CorNetRTConfig
+
+    def __init__(self, config: CorNetRTConfig | None = None, /, **kwargs):
+        super().__init__(config, **kwargs)
+        c = self.config
+        dt, tau, integrator, tff, trc, width = c.dt_ms, c.tau_ms, c.integrator, c.tff_ms, c.trc_ms, c.width
+        recurrence_type, recurrence_kernel, train_tau = c.recurrence_type, c.recurrence_kernel, c.train_tau
         _, channels, h, w = self.input_dims
         self.input_stage = InputStage(channels)
         taus = resolve_taus(tau, dt, [s[0] for s in SPECS])
@@ -97,7 +107,7 @@ class CorNetRT(RecurrentModel):
                 name, input_stage, dt=dt, tau=taus[name], integrator=integrator, in_channels=cin,
                 out_channels=cout, in_size=size, size=area_size, operations=OPERATIONS,
                 conv2=nn.Conv2d(cout, cout, 3, padding=1, bias=False), mid_channels=cout,
-                mid_size=area_size, recurrence=recurrence_type, recurrence_kernel=recurrence_kernel,
+                mid_size=area_size, recurrence_type=recurrence_type, recurrence_kernel=recurrence_kernel,
                 tff=0.0 if name == "IT" else (dt if tff is None else tff), trc=trc, train_tau=train_tau,
                 norm=group_norm(cout))
             for conv in (input_stage.conv_input, area.conv2):
@@ -107,4 +117,4 @@ class CorNetRT(RecurrentModel):
             self.areas[name] = area
             cin, size = cout, area_size
         self.wire()
-        self.classifier = nn.Linear(cin, n_classes)
+        self.classifier = nn.Linear(cin, c.n_classes)

@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from torch import nn
@@ -23,89 +24,94 @@ from torch import nn
 from dynvision.layers.gain import AdaptiveGain
 from dynvision.layers.retina import Retina
 from dynvision.models._builder import AreaSpec, build_areas, scaled
-from dynvision.models.base import InputStage, RecurrentModel, capture_config
+from dynvision.models.base import InputStage, RecurrentModel
+from dynvision.models.config import MODES, ModelConfig, _forms, _integrators, _recurrences, param
 from dynvision.models.registry import register_model
+from dynvision.validation import InvalidValueError
+
+
+def _activations() -> list[str]:
+    from dynvision.layers.activation import ACTIVATIONS
+
+    return ACTIVATIONS.list()
+
+
+NORMS = ("none", "batch", "group", "layer", "instance")
+
+
+@dataclass(frozen=True)
+class DyRCNNConfig(ModelConfig):
+    """Options of the DyRCNN family (DyRCNNx2, DyRCNNx4, DyRCNNx8); times in ms."""
+
+    dt_ms: float = param(2.0, "ms", lo=0, lo_open=True, doc="integration step")
+    tau_ms: float | Mapping[str, float] = param(5.0, "per_area_ms", lo=0, doc="time constant, or {area: ms}")
+    tff_ms: float = param(0.0, "ms", lo=0, doc="feedforward delay")
+    trc_ms: float = param(6.0, "ms", lo=0, doc="recurrent delay (>= dt)")
+    tsk_ms: float = param(0.0, "ms", lo=0, doc="skip-connection delay")
+    tfb_ms: float = param(30.0, "ms", lo=0, doc="feedback delay (>= dt)")
+    recurrence_type: str = param("full", "choice", choices=_recurrences, doc="lateral recurrence in every area")
+    recurrence_target: str = param("output", "choice", choices=("input", "middle", "output"),
+                                   doc="where the recurrent term enters (middle: two-stage areas)")
+    recurrence_mode: str = param("additive", "choice", choices=MODES, doc="how the recurrent term enters")
+    recurrence_kernel: int = param(3, "int", lo=1, hi=99, doc="kernel size of the recurrence (odd)")
+    recurrence_bound: float | None = param(None, "number", lo=0, lo_open=True, hi=100, allow_none=True,
+                                           doc="largest operator norm of each area's recurrence (None: unbounded)")
+    skip: bool = param(True, "bool", doc="skip connections V1 -> V4 and V2 -> IT")
+    feedback: bool = param(False, "bool", doc="feedback connections V4 -> V1 and IT -> V2")
+    feedback_mode: str = param("additive", "choice", choices=MODES, doc="how feedback enters")
+    dynamics: str = param("rate", "choice", choices=_forms, doc="dynamics form: rate, voltage or dynvision")
+    integrator: str = param("etd2", "choice", choices=_integrators, doc="etd2 (2nd order), exponential or euler")
+    activation: str = param("relu", "choice", choices=_activations, doc="activation phi")
+    supralinearity: float = param(2.0, "number", lo=0, lo_open=True, hi=10, doc="exponent of the supralinear activation")
+    norm: str | None = param(None, "choice", choices=NORMS, allow_none=True, doc="normalisation layer per area")
+    retina: bool = param(False, "bool", doc="a centre-surround retina stage in front of V1")
+    input_gain: float = param(0.0, "number", lo=0, hi=1e3, doc="strength of the adaptive input gain (0: off)")
+    tau_gain_ms: float = param(100.0, "ms", lo=0, lo_open=True, doc="time constant of the input gain's trace")
+    gain_mode: str = param("divisive", "choice", choices=("divisive", "subtractive"), doc="input gain mode")
+    adaptation: float = param(0.0, "number", lo=0, hi=1e3, doc="strength of per-area adaptation (0: off)")
+    tau_adaptation_ms: float = param(100.0, "ms", lo=0, lo_open=True, doc="time constant of the adaptation")
+    train_tau: bool = param(False, "bool", doc="learn the time constants")
+    bias: bool = param(True, "bool", doc="biases in the feedforward convolutions")
+    width: float = param(1.0, "number", lo=0, lo_open=True, hi=64, doc="multiplies every area's channels")
+    operations: tuple | None = param(None, "operations", allow_none=True, doc="custom per-step operation order")
+
+    def validate(self) -> None:
+        if self.recurrence_kernel % 2 == 0:
+            raise InvalidValueError("recurrence_kernel", self.recurrence_kernel, "an odd whole number >= 1")
 
 
 class DyRCNN(RecurrentModel):
     """Base of the DyRCNN family; subclasses define ``specs``, ``skips`` and ``feedbacks``.
 
-    Args:
-        n_classes: Classes of the classifier.
-        input_dims: (time, channels, height, width) of the input.
-        dt: Integration step (ms).
-        tau: Time constant (ms), one number or ``{area: ms}``.
-        tff: Feedforward delay (ms).
-        trc: Recurrent delay (ms, >= dt).
-        tsk: Skip-connection delay (ms).
-        tfb: Feedback delay (ms, >= dt).
-        recurrence_type: none, self, full, depthwise, pointwise, depthpointwise, pointdepthwise,
-            local or localdepthwise.
-        recurrence_target: Where the recurrent term enters: input, middle (two-stage areas) or output.
-        recurrence_mode: additive or multiplicative.
-        recurrence_kernel: Kernel size of the recurrent connections.
-        recurrence_bound: Keep each area's recurrent gain (operator norm) at most this value;
-            below 1 every area has one stable steady state whatever the weights learn.
-        skip: Turn the skip connections on.
-        feedback: Turn the feedback connections on.
-        feedback_mode: additive or multiplicative.
-        dynamics: Dynamics form: rate, voltage or dynvision (see ``layers.operations``).
-        integrator: exponential or euler.
-        activation: Activation name (relu, supralinear, ...).
-        supralinearity: Exponent of the supralinear activation.
-        norm: Normalisation (none, batch, group, layer, instance).
-        retina: Put a centre-surround retina stage in front of V1.
-        input_gain: Strength of the adaptive input gain (0 = off).
-        tau_gain: Time constant of the input gain's trace (ms).
-        gain_mode: divisive (contrast-gain control) or subtractive (a transient, high-pass
-            input that gives OFF units offset responses); see ``layers.gain``.
-        adaptation: Strength of per-area activity adaptation (0 = off).
-        tau_adaptation: Time constant of the per-area adaptation (ms).
-        train_tau: Learn the time constants.
-        bias: Biases in the feedforward convolutions.
-        width: Multiplies every area's channel count (small variants for quick work).
-        operations: Custom per-step operation order (see ``layers.operations``).
+    Options (all in :class:`DyRCNNConfig`, times in ms; ``dt``, ``tau``, ``tff``... work too):
+    ``n_classes``, ``input_dims``, ``dt_ms``, ``tau_ms`` (one number or ``{area: ms}``),
+    ``tff_ms``, ``trc_ms``, ``tsk_ms``, ``tfb_ms``, the recurrence (type, target, mode, kernel,
+    bound), ``skip`` and ``feedback`` connections (``feedback_mode``), the dynamics form and
+    integrator, the activation, a norm, a retina front stage, an adaptive input gain and
+    per-area adaptation, ``train_tau``, ``bias``, ``width`` (channel multiplier) and a custom
+    operation order. ``DyRCNNConfig.describe()`` lists them with their defaults.
     """
 
+    config_class = DyRCNNConfig
     specs: Sequence[AreaSpec] = ()
     skips: Sequence[tuple[str, str]] = ()
     feedbacks: Sequence[tuple[str, str]] = ()
 
-    @capture_config
-    def __init__(self, n_classes: int = 10, input_dims: Sequence[int] = (20, 3, 64, 64), *,
-                 dt: float = 2.0, tau: float | Mapping[str, float] = 5.0, tff: float = 0.0,
-                 trc: float = 6.0, tsk: float = 0.0, tfb: float = 30.0,
-                 recurrence_type: str = "full", recurrence_target: str = "output",
-                 recurrence_mode: str = "additive", recurrence_kernel: int = 3,
-                 recurrence_bound: float | None = None,
-                 skip: bool = True, feedback: bool = False, feedback_mode: str = "additive",
-                 dynamics: str = "rate", integrator: str = "etd2",
-                 activation: str = "relu", supralinearity: float = 2.0, norm: str | None = None,
-                 retina: bool = False, input_gain: float = 0.0, tau_gain: float = 100.0,
-                 gain_mode: str = "divisive", adaptation: float = 0.0, tau_adaptation: float = 100.0, train_tau: bool = False,
-                 bias: bool = True, width: float = 1.0, operations: Sequence[str] | None = None):
-        super().__init__(n_classes, input_dims, dt)
-        if width <= 0:
-            raise ValueError(f"width must be > 0, got {width}")
+    def __init__(self, config: DyRCNNConfig | None = None, /, **kwargs):
+        super().__init__(config, **kwargs)
+        c = self.config
         _, channels, h, w = self.input_dims
-        front = Retina(channels) if retina else None
-        gain = AdaptiveGain(input_gain, tau_gain, dt, gain_mode) if input_gain > 0 else None
+        front = Retina(channels) if c.retina else None
+        gain = AdaptiveGain(c.input_gain, c.tau_gain_ms, c.dt_ms, c.gain_mode) if c.input_gain > 0 else None
         self.input_stage = InputStage(channels, retina=front, gain=gain)
-        specs = [AreaSpec(s.name, scaled(s.channels, width), s.kernel, s.stride, s.pool,
-                          None if s.mid_channels is None else scaled(s.mid_channels, width), s.stride2)
+        specs = [AreaSpec(s.name, scaled(s.channels, c.width), s.kernel, s.stride, s.pool,
+                          None if s.mid_channels is None else scaled(s.mid_channels, c.width), s.stride2)
                  for s in self.specs]
-        self.areas = build_areas(
-            specs, self.input_stage.out_channels, (h, w), dt=dt, tau=tau, tff=tff, trc=trc,
-            recurrence_type=recurrence_type, recurrence_target=recurrence_target,
-            recurrence_mode=recurrence_mode, recurrence_kernel=recurrence_kernel,
-            recurrence_bound=recurrence_bound, dynamics=dynamics,
-            integrator=integrator, activation=activation, supralinearity=supralinearity, norm=norm,
-            adaptation=adaptation, tau_adaptation=tau_adaptation, train_tau=train_tau, bias=bias,
-            operations=operations)
-        self.wire(self.skips if skip else (), self.feedbacks if feedback else (), tsk=tsk, tfb=tfb,
-                  feedback_mode=feedback_mode)
+        self.areas = build_areas(specs, self.input_stage.out_channels, (h, w), c)
+        self.wire(self.skips if c.skip else (), self.feedbacks if c.feedback else (), tsk=c.tsk_ms,
+                  tfb=c.tfb_ms, feedback_mode=c.feedback_mode)
         top = specs[-1].channels
-        self.classifier = nn.Linear(top, n_classes)
+        self.classifier = nn.Linear(top, c.n_classes)
         nn.init.trunc_normal_(self.classifier.weight, std=0.01)
         nn.init.zeros_(self.classifier.bias)
 

@@ -124,14 +124,16 @@ def load_pretrained(name: str, expected_model: str | None = None, root: str | os
     if expected_model is not None and expected_model != model_name:
         raise ValueError(f"pretrained model {name!r} is a {model_name}, not a {expected_model}; "
                          f"use create_model({model_name!r}, pretrained={name!r})")
-    check_kwargs(f"model {model_name!r}", overrides, MODELS.get(model_name).__init__)
-    changed = {k: v for k, v in overrides.items() if k not in kwargs or not _same(v, kwargs[k])}
-    model = create_model(model_name, **{**kwargs, **overrides})
+    cls = MODELS.get(model_name)
+    stored = cls.config_class.from_dict(kwargs)  # older checkpoints spell times without _ms
+    overrides = cls.config_class._resolve(overrides, f"model {model_name!r}")
+    changed = {k: v for k, v in overrides.items() if not _same(v, getattr(stored, k))}
+    model = cls(stored.replace(**overrides))
     state = torch.load(folder / "model.pt", map_location="cpu", weights_only=True)
     try:
         model.load_state_dict(state)
     except RuntimeError:
-        clashes = [f"{k}={v!r} (checkpoint: {kwargs.get(k)!r})" for k, v in changed.items()]
+        clashes = [f"{k}={v!r} (checkpoint: {getattr(stored, k)!r})" for k, v in changed.items()]
         raise ValueError(
             f"the weights of pretrained model {name!r} do not fit a {model_name} with {', '.join(clashes)}: "
             f"these settings change the architecture. Settings of the dynamics (dt, tau, delays, integrator, "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dynvision.registry import Registry, check_kwargs
+from dynvision.registry import Registry
 
 MODELS = Registry("model")
 
@@ -12,6 +12,9 @@ def register_model(name: str):
 
     def add(cls):
         cls.registry_name = name
+        config_class = getattr(cls, "config_class", None)
+        if config_class is not None and hasattr(config_class, "named"):
+            cls.config_class = config_class.named(name)  # its configuration says which model it builds
         return MODELS.register(name, cls)
 
     return add
@@ -43,5 +46,4 @@ def create_model(name: str, pretrained: str | None = None, **kwargs):
 
         return load_pretrained(pretrained, expected_model=name, **kwargs)
     cls = MODELS.get(name)
-    check_kwargs(f"model {name!r}", kwargs, cls.__init__)
     return cls(**kwargs)

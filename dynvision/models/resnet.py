@@ -30,6 +30,7 @@ Example:
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import torch
@@ -37,8 +38,9 @@ from torch import nn
 
 from dynvision.layers.operations import default_operations
 from dynvision.models._builder import conv_size, scaled
-from dynvision.models._zoo import check_width, resolve_taus, zoo_area
-from dynvision.models.base import InputStage, RecurrentModel, capture_config
+from dynvision.models._zoo import ZooConfig, resolve_taus, zoo_area
+from dynvision.models.base import InputStage, RecurrentModel
+from dynvision.models.config import _forms, param
 from dynvision.models.registry import register_model
 
 AREAS = ("V1", "V2", "V4", "IT")
@@ -107,6 +109,14 @@ def make_stage(block: type[BasicBlock] | type[Bottleneck], cin: int, planes: int
     return nn.Sequential(*layers)
 
 
+@dataclass(frozen=True)
+class ResNetConfig(ZooConfig):
+    """The ResNet family's options (see :class:`~dynvision.models._zoo.ZooConfig`)."""
+
+    dynamics: str = param("rate", "choice", choices=_forms, doc="dynamics form: rate, voltage or dynvision")
+    zero_init_residual: bool = param(False, "bool", doc="start every block's last batch norm at zero")
+
+
 class ResNet(RecurrentModel):
     """Base of the ResNet family; subclasses set ``block`` and ``layers`` (blocks per stage).
 
@@ -131,18 +141,16 @@ class ResNet(RecurrentModel):
     block: type[BasicBlock] | type[Bottleneck] = BasicBlock
     layers: tuple[int, int, int, int] = (2, 2, 2, 2)
 
-    @capture_config
-    def __init__(self, n_classes: int = 1000, input_dims: Sequence[int] = (20, 3, 224, 224), *,
-                 dt: float = 2.0, tau: float | Mapping[str, float] | None = None,
-                 integrator: str = "euler", tff: float = 0.0, trc: float | None = None,
-                 recurrence_type: str = "none", recurrence_kernel: int = 3, dynamics: str = "rate",
-                 train_tau: bool = False, width: float = 1.0, zero_init_residual: bool = False):
-        super().__init__(n_classes, input_dims, dt)
-        width = check_width(width)
+    config_class = ResNetConfig
+
+    def __init__(self, config: ResNetConfig | None = None, /, **kwargs):
+        super().__init__(config, **kwargs)
+        c = self.config
+        dt, tau, integrator, tff, trc, width = c.dt_ms, c.tau_ms, c.integrator, c.tff_ms, c.trc_ms, c.width
         _, channels, h, w = self.input_dims
         self.input_stage = InputStage(channels)
         taus = resolve_taus(tau, dt, AREAS)
-        operations = default_operations(dynamics)
+        operations = default_operations(c.dynamics)
         block = self.block
         stem_out = scaled(64, width)
         stem = nn.Sequential(OrderedDict([
@@ -164,12 +172,12 @@ class ResNet(RecurrentModel):
             self.areas[name] = zoo_area(
                 name, nn.Sequential(OrderedDict(parts)), dt=dt, tau=taus[name], integrator=integrator,
                 in_channels=cin, out_channels=cout, in_size=in_size, size=size, operations=operations,
-                recurrence=recurrence_type, recurrence_kernel=recurrence_kernel,
-                tff=0.0 if name == "IT" else tff, trc=trc, form=dynamics, train_tau=train_tau)
+                recurrence_type=c.recurrence_type, recurrence_kernel=c.recurrence_kernel,
+                tff=0.0 if name == "IT" else tff, trc=trc, dynamics=c.dynamics, train_tau=c.train_tau)
             cin = cout
         self.wire()
-        self.classifier = nn.Linear(cin, n_classes)
-        self._init_weights(zero_init_residual)
+        self.classifier = nn.Linear(cin, c.n_classes)
+        self._init_weights(c.zero_init_residual)
 
     def _init_weights(self, zero_init_residual: bool) -> None:
         for area in self.areas.values():

@@ -37,9 +37,9 @@ def check_dt(dt: float) -> float:
         1.0
     """
     if isinstance(dt, bool) or not isinstance(dt, (int, float, np.number)):
-        raise ValueError(f"dt must be a positive number of ms, got dt={dt!r}")
+        raise ValueError(f"dt_ms must be a positive number of ms, got dt_ms={dt!r}")
     if not math.isfinite(float(dt)) or dt <= 0:
-        raise ValueError(f"dt must be a positive number of ms, got dt={dt!r}")
+        raise ValueError(f"dt_ms must be a positive number of ms, got dt_ms={dt!r}")
     return float(dt)
 
 

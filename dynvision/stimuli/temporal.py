@@ -30,6 +30,7 @@ import xarray as xr
 from dynvision.registry import Registry, check_kwargs
 from dynvision.stimuli.schema import BACKGROUND, as_list, check_dt, stimulus_array, to_steps
 from dynvision.stimuli.sources import IMAGE_DIMS, check_channels, from_array, image_size
+from dynvision.validation import ms_aliases
 
 STIMULI = Registry("stimulus")
 
@@ -61,15 +62,16 @@ def _contrasts(contrast: Any) -> list[float]:
 
 
 @STIMULI.register("grey")
+@ms_aliases
 def grey(
-    n: int = 1, *, duration: float, dt: float, size: int | Sequence[int] = 32, channels: int = 1
+    n: int = 1, *, duration_ms: float, dt_ms: float, size: int | Sequence[int] = 32, channels: int = 1
 ) -> xr.DataArray:
     """A uniform grey (0.5) stimulus, e.g. to settle a model or measure spontaneous activity.
 
     Args:
         n: Number of samples.
-        duration: Total length in ms (a positive multiple of ``dt``).
-        dt: The step in ms.
+        duration_ms: Total length in ms (a positive multiple of ``dt_ms``).
+        dt_ms: The step in ms.
         size: Frame size in pixels.
         channels: 1 or 3.
 
@@ -77,7 +79,8 @@ def grey(
         >>> grey(duration=10, dt=2, size=4).shape
         (1, 5, 1, 4, 4)
     """
-    n_time = to_steps(duration, dt, "duration", minimum=1)
+    duration, dt = duration_ms, dt_ms
+    n_time = to_steps(duration, dt, "duration_ms", minimum=1)
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive number of samples, got n={n!r}")
     check_channels(channels)
@@ -87,15 +90,16 @@ def grey(
     return stimulus_array(values, dt=dt, name="grey", config=config)
 
 
+@ms_aliases
 def build_stimulus(
     images: Any,
     *,
-    dt: float,
-    t_pre: float,
-    t_stim: float | Sequence[float],
-    t_post: float,
+    dt_ms: float,
+    t_pre_ms: float,
+    t_stim_ms: float | Sequence[float],
+    t_post_ms: float,
     contrast: float | Sequence[float] = 1.0,
-    t_interval: float | Sequence[float] | None = None,
+    t_interval_ms: float | Sequence[float] | None = None,
     name: str = "conditions",
 ) -> xr.DataArray:
     """Present each image in every combination of contrast, duration (and interval).
@@ -103,14 +107,16 @@ def build_stimulus(
     Args:
         images: An image set (from :func:`~dynvision.stimuli.make_images`), an array or a list
             of images (see :func:`~dynvision.stimuli.from_array`).
-        dt: The step in ms (> 0).
-        t_pre: Grey before the (first) onset, in ms (>= 0, a multiple of ``dt``).
-        t_stim: Presentation duration(s) in ms (> 0, multiples of ``dt``); the ``duration``
+        dt_ms: The step in ms (> 0).
+        t_pre_ms: Grey before the (first) onset, in ms (>= 0, a multiple of ``dt_ms``).
+        t_stim_ms: Presentation duration(s) in ms (> 0, multiples of ``dt_ms``); the ``duration``
             coordinate.
-        t_post: Grey after the last offset of the longest condition, in ms.
+        t_post_ms: Grey after the last offset of the longest condition, in ms.
         contrast: Contrast(s) in [0, 1]: ``value = 0.5 + contrast * (image - 0.5)``.
-        t_interval: Grey gap(s) in ms between two presentations of the same image; ``None``
+        t_interval_ms: Grey gap(s) in ms between two presentations of the same image; ``None``
             presents once. Becomes the ``interval`` coordinate.
+
+    The bare spellings ``dt``, ``t_pre``, ``t_stim``, ``t_post``, ``t_interval`` work too.
         name: The generator name stored in ``attrs["stimulus"]``.
 
     Raises:
@@ -124,16 +130,16 @@ def build_stimulus(
         >>> s.sizes["sample"], s.duration.values.tolist()[:4]
         (8, [1.0, 2.0, 1.0, 2.0])
     """
-    dt = check_dt(dt)
+    dt, t_pre, t_stim, t_post, t_interval = check_dt(dt_ms), t_pre_ms, t_stim_ms, t_post_ms, t_interval_ms
     imgs = _image_set(images)
-    pre = to_steps(t_pre, dt, "t_pre")
-    post = to_steps(t_post, dt, "t_post")
-    durations = [float(d) for d in as_list(t_stim, "t_stim")]
-    stim_steps = [to_steps(d, dt, "t_stim", minimum=1) for d in durations]
+    pre = to_steps(t_pre, dt, "t_pre_ms")
+    post = to_steps(t_post, dt, "t_post_ms")
+    durations = [float(d) for d in as_list(t_stim, "t_stim_ms")]
+    stim_steps = [to_steps(d, dt, "t_stim_ms", minimum=1) for d in durations]
     contrasts = _contrasts(contrast)
     two = t_interval is not None
-    intervals = [float(i) for i in as_list(t_interval, "t_interval")] if two else [None]
-    gap_steps = [to_steps(i, dt, "t_interval") if two else 0 for i in intervals]
+    intervals = [float(i) for i in as_list(t_interval, "t_interval_ms")] if two else [None]
+    gap_steps = [to_steps(i, dt, "t_interval_ms") if two else 0 for i in intervals]
     n_pres = 2 if two else 1
     longest = max(n_pres * s + (n_pres - 1) * g for s in stim_steps for g in gap_steps)
     n_time = pre + longest + post
@@ -189,23 +195,24 @@ def build_stimulus(
 
 
 @STIMULI.register("presentation")
+@ms_aliases
 def presentation(
     images: Any,
     *,
-    dt: float,
-    t_pre: float,
-    t_stim: float | Sequence[float],
-    t_post: float,
+    dt_ms: float,
+    t_pre_ms: float,
+    t_stim_ms: float | Sequence[float],
+    t_post_ms: float,
     contrast: float | Sequence[float] = 1.0,
 ) -> xr.DataArray:
     """Show each image once, for each contrast and duration, on a grey background.
 
     Args:
         images: Image set, array or list of images.
-        dt: The step in ms.
-        t_pre: Grey before onset in ms.
-        t_stim: Presentation duration(s) in ms.
-        t_post: Grey after the longest presentation in ms.
+        dt_ms: The step in ms (``dt`` works too, as do the other bare spellings).
+        t_pre_ms: Grey before onset in ms.
+        t_stim_ms: Presentation duration(s) in ms.
+        t_post_ms: Grey after the longest presentation in ms.
         contrast: Contrast(s) in [0, 1] about the mean luminance 0.5.
 
     Example:
@@ -216,35 +223,36 @@ def presentation(
     """
     return build_stimulus(
         images,
-        dt=dt,
-        t_pre=t_pre,
-        t_stim=t_stim,
-        t_post=t_post,
+        dt_ms=dt_ms,
+        t_pre_ms=t_pre_ms,
+        t_stim_ms=t_stim_ms,
+        t_post_ms=t_post_ms,
         contrast=contrast,
         name="presentation",
     )
 
 
 @STIMULI.register("repetition")
+@ms_aliases
 def repetition(
     images: Any,
     *,
-    dt: float,
-    t_pre: float,
-    t_stim: float | Sequence[float],
-    t_interval: float | Sequence[float],
-    t_post: float,
+    dt_ms: float,
+    t_pre_ms: float,
+    t_stim_ms: float | Sequence[float],
+    t_interval_ms: float | Sequence[float],
+    t_post_ms: float,
     contrast: float | Sequence[float] = 1.0,
 ) -> xr.DataArray:
     """Show each image twice, separated by ``t_interval`` ms of grey (repetition suppression).
 
     Args:
         images: Image set, array or list of images.
-        dt: The step in ms.
-        t_pre: Grey before the first onset in ms.
-        t_stim: Duration(s) of each presentation in ms.
-        t_interval: Grey gap(s) between the presentations in ms.
-        t_post: Grey after the longest condition in ms.
+        dt_ms: The step in ms (``dt`` works too, as do the other bare spellings).
+        t_pre_ms: Grey before the first onset in ms.
+        t_stim_ms: Duration(s) of each presentation in ms.
+        t_interval_ms: Grey gap(s) between the presentations in ms.
+        t_post_ms: Grey after the longest condition in ms.
         contrast: Contrast(s) in [0, 1].
 
     Example:
@@ -253,16 +261,16 @@ def repetition(
         >>> s.isel(sample=0, channel=0, y=0, x=0).values.tolist(), float(s.onset2[0])
         ([0.5, 1.0, 0.5, 0.5, 1.0, 0.5], 4.0)
     """
-    if t_interval is None:
-        raise ValueError("t_interval is required (ms of grey between the two presentations)")
+    if t_interval_ms is None:
+        raise ValueError("t_interval_ms is required (ms of grey between the two presentations)")
     return build_stimulus(
         images,
-        dt=dt,
-        t_pre=t_pre,
-        t_stim=t_stim,
-        t_post=t_post,
+        dt_ms=dt_ms,
+        t_pre_ms=t_pre_ms,
+        t_stim_ms=t_stim_ms,
+        t_post_ms=t_post_ms,
         contrast=contrast,
-        t_interval=t_interval,
+        t_interval_ms=t_interval_ms,
         name="repetition",
     )
 

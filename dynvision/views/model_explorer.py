@@ -134,7 +134,7 @@ class ModelExplorer(param.Parameterized):
         """The knobs' first values from the reference configuration (ranges widened to fit)."""
         start = {}
         for name in KNOBS:
-            value = config.get(name)
+            value = config.get(name, config.get(f"{name}_ms"))  # knobs use the bare time names
             if isinstance(value, Mapping):  # per-area values: start from the first area's
                 value = next(iter(value.values()), None)
             if value is None:
@@ -151,7 +151,10 @@ class ModelExplorer(param.Parameterized):
 
     def settings(self) -> dict[str, Any]:
         """The constructor arguments the current knobs give (on top of the reference config)."""
-        return {**self._base, **{k: getattr(self, k) for k in KNOBS}}
+        from dynvision.models import MODELS
+
+        canonical = MODELS.get(self._name).config_class.canonical  # knob "dt" is the field "dt_ms"
+        return {**self._base, **{canonical(k): getattr(self, k) for k in KNOBS}}
 
     def build(self):
         """The model for the current settings, with the reference weights where shapes match.

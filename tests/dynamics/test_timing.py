@@ -11,7 +11,7 @@ def test_delay_to_steps_one_rule():
 
 
 def test_non_multiple_delay_names_value_and_dt():
-    with pytest.raises(ValueError, match=r"tff=5 ms is not a multiple of dt=2 ms.*4 or 6 ms"):
+    with pytest.raises(ValueError, match=r"tff=5 ms is not a multiple of dt_ms=2.*4 or 6 ms"):
         delay_steps(5, 2, "tff")
 
 

@@ -37,7 +37,7 @@ def test_stimulus_timing_follows_the_model_dt():
     stim = EXPERIMENTS.get("interval")(intervals=(8.0, 16.0), n_images=1).stimulus(model)
     assert float(stim.time[1] - stim.time[0]) == 4.0
     np.testing.assert_allclose(stim.onset2 - stim.stim_offset, stim.interval)
-    with pytest.raises(ValueError, match=r"not a multiple of dt=4 ms"):
+    with pytest.raises(ValueError, match=r"not a multiple of dt_ms=4"):
         EXPERIMENTS.get("duration")(durations=(2.0, 4.0)).stimulus(model)
 
 

@@ -17,8 +17,8 @@ def identity_area(tau=5.0, dt=1.0, integrator="exponential", form="rate", activa
     conv = nn.Conv2d(1, 1, 1, bias=False)
     nn.init.ones_(conv.weight)
     return DynamicArea("A", conv, in_channels=1, out_channels=1, in_size=(1, 1), size=(1, 1),
-                       operations=operations or default_operations(form), recurrence=recurrence,
-                       dt=dt, tau=tau, tff=tff, trc=trc, integrator=integrator, form=form,
+                       operations=operations or default_operations(form), recurrence_type=recurrence,
+                       dt=dt, tau=tau, tff=tff, trc=trc, integrator=integrator, dynamics=form,
                        activation=make_activation(activation))
 
 
@@ -100,7 +100,7 @@ def test_recurrent_delay_sets_when_recurrence_first_acts():
 
 def test_fused_convolution_equals_separate_convolutions():
     torch.manual_seed(0)
-    kw = dict(in_channels=3, out_channels=5, in_size=(8, 8), size=(8, 8), recurrence="full", trc=2.0, dt=2.0,
+    kw = dict(in_channels=3, out_channels=5, in_size=(8, 8), size=(8, 8), recurrence_type="full", trc=2.0, dt=2.0,
               operations=default_operations("rate"))
     conv = nn.Conv2d(3, 5, 3, padding=1)
     fused = DynamicArea("A", conv, **kw)
@@ -120,14 +120,14 @@ def test_fused_convolution_equals_separate_convolutions():
 
 
 def test_trc_zero_with_recurrence_is_an_error():
-    with pytest.raises(ValueError, match=r"trc=0 ms is shorter than 1 step"):
+    with pytest.raises(ValueError, match=r"trc_ms=0 is shorter than 1 step"):
         identity_area(recurrence="self", trc=0.0)
 
 
 def test_learned_tau_stays_positive_and_gets_gradients():
     conv = nn.Conv2d(1, 2, 1)
     area = DynamicArea("A", conv, in_channels=1, out_channels=2, in_size=(2, 2), size=(2, 2),
-                       operations=default_operations("rate"), recurrence="none", tau=5.0, train_tau=True)
+                       operations=default_operations("rate"), recurrence_type="none", tau=5.0, train_tau=True)
     area.prepare()
     state = area.initial_state(1)
     out = area.step(torch.ones(1, 1, 2, 2), 0, state)

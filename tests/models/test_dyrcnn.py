@@ -121,7 +121,7 @@ def test_middle_target_on_two_stage_areas():
 def test_per_area_tau_and_errors():
     model = DyRCNNx2(input_dims=(3, 1, 16, 16), tau={"V1": 4.0, "V2": 20.0})
     assert [float(a.tau) for a in model.areas.values()] == [4.0, 20.0]
-    with pytest.raises(UnknownNameError, match=r"area in tau 'V3'.*'V1', 'V2'"):
+    with pytest.raises(UnknownNameError, match=r"tau_ms names an unknown area 'V3'.*'V1', 'V2'"):
         DyRCNNx2(input_dims=(3, 1, 16, 16), tau={"V1": 4.0, "V3": 20.0})
     with pytest.raises(ValueError, match=r"no value for area\(s\) \['V2'\]"):
         DyRCNNx2(input_dims=(3, 1, 16, 16), tau={"V1": 4.0})
@@ -133,11 +133,11 @@ def test_registry_errors_name_the_bad_value_and_list_valid_ones():
         dynvision.create_model("DyRCNNx5")
     with pytest.raises(UnknownNameError, match=r"'recurence_type' \(did you mean 'recurrence_type'\?\).*valid keywords"):
         dynvision.create_model("DyRCNNx4", recurence_type="full")
-    with pytest.raises(ValueError, match=r"tff=3 ms is not a multiple of dt=2 ms"):
+    with pytest.raises(ValueError, match=r"tff_ms=3 is not a multiple of dt_ms=2"):
         DyRCNNx4(input_dims=(3, 1, 16, 16), tff=3)
     with pytest.raises(ValueError, match=r"dt=6 ms > tau=5 ms"):
         DyRCNNx4(input_dims=(3, 1, 16, 16), dt=6, tau=5, integrator="euler", trc=6, tfb=30)
-    with pytest.raises(ValueError, match=r"tfb=0 ms is shorter than 1 step"):
+    with pytest.raises(ValueError, match=r"tfb_ms=0 is shorter than 1 step"):
         DyRCNNx4(input_dims=(3, 1, 16, 16), feedback=True, tfb=0)
 
 
@@ -168,5 +168,6 @@ def test_steady_state_is_a_fixed_point_of_the_blank_screen():
 def test_config_records_every_argument():
     model = dynvision.create_model("DyRCNNx4", input_dims=(5, 1, 16, 16), tau=7.0)
     assert model.config["model"] == "DyRCNNx4"
-    assert model.config["tau"] == 7.0 and model.config["input_dims"] == [5, 1, 16, 16]
+    assert model.config["tau_ms"] == model.config["tau"] == 7.0 and model.config["input_dims"] == (5, 1, 16, 16)
     assert "recurrence_type" in model.config
+    assert model.config.to_dict()["input_dims"] == [5, 1, 16, 16]

@@ -107,7 +107,7 @@ def test_shipped_default_model_reaches_its_accuracy(monkeypatch):
 def test_dynamics_of_a_trained_model_can_be_changed(saved):
     slow = load_pretrained("tiny", tau=20.0, trc=8.0)
     assert float(slow.areas["V1"].tau) == 20.0 and slow.areas["V1"].trc_steps == 4
-    assert slow.pretrained_name == "tiny[tau=20.0,trc=8.0]"
+    assert slow.pretrained_name == "tiny[tau_ms=20.0,trc_ms=8.0]"
     reference = load_pretrained("tiny")
     for (name, a), (_, b) in zip(slow.state_dict().items(), reference.state_dict().items()):
         assert torch.equal(a, b), name

@@ -24,7 +24,7 @@ def test_to_steps_exact_multiples():
 @pytest.mark.parametrize(
     "value, match",
     [
-        (3.0, r"t_pre=3 ms is not a multiple of dt=2 ms.*2 or 4 ms"),
+        (3.0, r"t_pre=3 ms is not a multiple of dt_ms=2.*2 or 4 ms"),
         (-2.0, r"t_pre=-2 ms is negative"),
         (float("nan"), r"t_pre must be a finite number"),
         ("10", r"t_pre must be a finite number of ms, got t_pre=.10."),
@@ -42,7 +42,7 @@ def test_to_steps_minimum():
 
 @pytest.mark.parametrize("dt", [0, -1.0, float("inf"), None, True])
 def test_check_dt_rejects(dt):
-    with pytest.raises(ValueError, match=r"dt must be a positive number of ms"):
+    with pytest.raises(ValueError, match=r"dt_ms must be a positive number of ms"):
         check_dt(dt)
 
 

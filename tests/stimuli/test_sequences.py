@@ -111,7 +111,7 @@ def test_sequence_stimulus_warns_when_frames_are_skipped():
         (np.zeros((1, 2, 2)), {}, r"frames must have shape \(sequence, frame, y, x\)"),
         (np.full((1, 2, 2, 2), 1.5), {}, r"frame values must lie in \[0, 1\]"),
         (np.zeros((1, 2, 2, 2)), {"framerate": 0}, r"framerate must be a positive number of Hz"),
-        (np.zeros((1, 2, 2, 2)), {"t_pre": 3}, r"t_pre=3 ms is not a multiple of dt=2 ms"),
+        (np.zeros((1, 2, 2, 2)), {"t_pre": 3}, r"t_pre=3 ms is not a multiple of dt_ms=2"),
         (np.zeros((1, 2, 2, 2)), {"channels": 2}, r"unknown channel count 2"),
     ],
 )

@@ -135,15 +135,15 @@ def test_grey():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"t_pre": 3.0}, r"t_pre=3 ms is not a multiple of dt=2 ms"),
-        ({"t_stim": 5.0}, r"t_stim=5 ms is not a multiple of dt=2 ms"),
-        ({"t_stim": [4.0, 0.0]}, r"t_stim=0 ms is shorter than 1 step"),
-        ({"t_post": -2.0}, r"t_post=-2 ms is negative"),
-        ({"t_interval": 1.0}, r"t_interval=1 ms is not a multiple of dt=2 ms"),
-        ({"dt": 0.0}, r"dt must be a positive number of ms, got dt=0"),
+        ({"t_pre": 3.0}, r"t_pre_ms=3 is not a multiple of dt_ms=2"),
+        ({"t_stim": 5.0}, r"t_stim_ms=5 is not a multiple of dt_ms=2"),
+        ({"t_stim": [4.0, 0.0]}, r"t_stim_ms=0 is shorter than 1 step"),
+        ({"t_post": -2.0}, r"t_post_ms=-2 is negative"),
+        ({"t_interval": 1.0}, r"t_interval_ms=1 is not a multiple of dt_ms=2"),
+        ({"dt": 0.0}, r"dt_ms must be a positive number of ms, got dt_ms=0"),
         ({"contrast": [0.5, 1.5]}, r"contrast 1.5 is outside \[0, 1\]"),
         ({"contrast": -0.1}, r"contrast -0.1 is outside \[0, 1\]"),
-        ({"t_stim": []}, r"t_stim is empty"),
+        ({"t_stim": []}, r"t_stim_ms is empty"),
     ],
 )
 def test_build_stimulus_errors(kwargs, match):
@@ -166,5 +166,5 @@ def test_registry_errors():
         make_stimulus("flash")
     with pytest.raises(UnknownNameError, match=r"'t_on'.*valid keywords: .*t_pre"):
         make_stimulus("presentation", np.ones((1, 2, 2)), t_on=3)
-    with pytest.raises(ValueError, match="t_interval is required"):
+    with pytest.raises(ValueError, match="t_interval_ms is required"):
         repetition(np.ones((1, 2, 2)), dt=1, t_pre=1, t_stim=1, t_interval=None, t_post=1)

@@ -71,7 +71,7 @@ def test_invalid_delay_shows_the_error_and_keeps_the_last_responses(explorer):
     alerts = layout.select(pn.pane.Alert)
     before = explorer.responses
     explorer.tff = 3.0
-    assert "tff=3 ms is not a multiple of dt=2 ms" in explorer.error
+    assert "tff_ms=3 is not a multiple of dt_ms=2" in explorer.error
     assert explorer.responses is before
     shown = [a for a in alerts if a.alert_type == "danger"][0]
     assert shown.visible and "not a multiple of dt" in str(shown.object if isinstance(shown.object, str)
