@@ -17,7 +17,8 @@ normalisation ``(x - 0.5) / 0.25``):
   the voltage and DynVision forms), with ``ff = W * input_i(t)``, ``rec = R(out_i(t - trc))``,
   ``skip``/``fb`` 1 x 1 convolutions of resampled ``out_j(t - tsk)`` / ``out_j(t - tfb)``;
   multiplicative modes use ``x * (1 + term)``; adaptation divides by ``1 + s a(t)`` with
-  ``tau_a da/dt = -a + |drive|``;
+  ``tau_a da/dt = -a + |drive|`` (or subtracts ``s a(t)`` with ``tau_a da/dt = -a + drive``);
+  normalisation then divides by ``1 + s_n n(t)``, ``tau_n dn/dt = -n + mean_channels |drive|``;
 - ``input_0(t)`` is the frame shown over ``[t, t + dt)`` (after the input gain, if any);
   ``input_i(t) = pool(out_{i-1}(t - tff))``;
 - ``tau dr/dt = -r + g(t)`` (``etd2``: the target taken as linear between the step's ends;
@@ -240,6 +241,8 @@ def reference_run(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch
 
     gain_s = float(cfg.get("input_gain") or 0.0)
     adapt_s = float(cfg.get("adaptation") or 0.0)
+    adapt_mode = cfg.get("adaptation_mode", "divisive")
+    norm_s = float(cfg.get("normalization") or 0.0)
 
     def adapt_apply(signal, trace, s, mode="divisive"):
         return signal / (1 + s * trace) if mode == "divisive" else signal - s * trace
@@ -253,6 +256,7 @@ def reference_run(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch
     state = list(zeros)
     emitted: list[dict[int, torch.Tensor]] = [{} for _ in areas]
     traces = [torch.zeros_like(z) for z in zeros]
+    pools = [torch.zeros_like(z[:, :1]) for z in zeros]
     gain_trace = torch.zeros_like(frames[:, 0])
 
     def out_of(i, v):
@@ -280,10 +284,16 @@ def reference_run(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch
             d = _combine("additive" if kind == "skip" else cfg["feedback_mode"], d, total)
         return d
 
-    def target(d, trace):
+    def target(d, trace, pool):
+        """Adaptation, normalisation, then phi (rate form) on the drive ``d``."""
         if adapt_s > 0:
-            d = adapt_apply(d, trace, adapt_s)
+            d = adapt_apply(d, trace, adapt_s, adapt_mode)
+        if norm_s > 0:
+            d = d / (1 + norm_s * pool)
         return phi(d) if form == "rate" else d
+
+    def adapted(d, trace):
+        return adapt_apply(d, trace, adapt_s, adapt_mode) if adapt_s > 0 else d
 
     logits_in, records = [], {n: [] for n in names}
     for k in range(steps):
@@ -306,11 +316,15 @@ def reference_run(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch
             inp0 = y0 if i == 0 else sent_on(i - 1, k)
             inp1 = y1 if i == 0 else sent_on(i - 1, k + 1)
             d0, d1 = drive(i, inp0, k), drive(i, inp1, k + 1)
-            trace0 = traces[i]
+            trace0, pool0 = traces[i], pools[i]
+            integ_a = "exponential" if form == "dynvision" else integrator
             if adapt_s > 0:
-                integ_a = "exponential" if form == "dynvision" else integrator
-                traces[i] = trace_step(traces[i], d0.abs(), d1.abs(), float(cfg["tau_adaptation_ms"]), integ_a)
-            g0, g1 = target(d0, trace0), target(d1, traces[i])
+                follow = (lambda v: v.abs()) if adapt_mode == "divisive" else (lambda v: v)
+                traces[i] = trace_step(traces[i], follow(d0), follow(d1), float(cfg["tau_adaptation_ms"]), integ_a)
+            if norm_s > 0:  # the pool follows the population's adapted drive
+                a0, a1 = adapted(d0, trace0).abs().mean(1, keepdim=True), adapted(d1, traces[i]).abs().mean(1, keepdim=True)
+                pools[i] = trace_step(pools[i], a0, a1, float(cfg["tau_normalization_ms"]), integ_a)
+            g0, g1 = target(d0, trace0, pool0), target(d1, traces[i], pools[i])
             r, tau = state[i], a["tau"]
             if form == "dynvision":
                 new = torch.relu(r + dt / tau * (g1 - r)) if cfg["activation"] == "relu" else r + dt / tau * (g1 - r)

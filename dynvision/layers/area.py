@@ -47,21 +47,22 @@ class AreaState:
     Attributes:
         v: The integrator state (batch, C, H, W) at ``t``.
         history: The emitted outputs of past steps (for delays).
-        trace: The adaptation trace at ``t`` (only with the ``adapt`` operation).
+        traces: The traces of the gain operations at ``t`` (``adapt``: per-unit adaptation,
+            ``normalize``: the divisive-normalisation pool), by operation name.
         recorded: The tensor at the ``record`` tap at ``t`` (what a recording stores under ``t``).
         target: The target ``g`` the state relaxes to, at ``t`` (the start of the next step; kept
             for second-order integrators, ``None`` until the first step).
-        adapt_input: The signal entering ``adapt`` at ``t`` (for the trace's next step).
+        inputs: The signal entering each gain operation at ``t`` (for its trace's next step).
         memo: Per-step caches (feedforward convolution of an unchanged input, recurrent and
             skip/feedback terms read at the same step); never copied by :meth:`map`.
     """
 
     v: torch.Tensor
     history: History
-    trace: torch.Tensor | None = None
+    traces: dict[str, torch.Tensor] = field(default_factory=dict)
     recorded: torch.Tensor | None = None
     target: torch.Tensor | None = None
-    adapt_input: torch.Tensor | None = None
+    inputs: dict[str, torch.Tensor] = field(default_factory=dict)
     memo: dict = field(default_factory=dict, repr=False)
 
     def map(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> "AreaState":
@@ -69,8 +70,8 @@ class AreaState:
         def opt(x):
             return None if x is None else fn(x)
 
-        return AreaState(fn(self.v), self.history.map(fn), opt(self.trace), opt(self.recorded),
-                         opt(self.target), opt(self.adapt_input))
+        return AreaState(fn(self.v), self.history.map(fn), {k: fn(v) for k, v in self.traces.items()},
+                         opt(self.recorded), opt(self.target), {k: fn(v) for k, v in self.inputs.items()})
 
 
 class DynamicArea(nn.Module):
@@ -108,7 +109,10 @@ class DynamicArea(nn.Module):
         activation: The activation ``phi``.
         norm: Optional normalisation module.
         pool: Optional pooling module applied to the output sent on.
-        adapt: Optional :class:`~dynvision.layers.gain.AdaptiveGain` for the ``adapt`` operation.
+        adapt: Optional :class:`~dynvision.layers.gain.AdaptiveGain` for the ``adapt`` operation
+            (per-unit adaptation).
+        normalize: Optional :class:`~dynvision.layers.gain.AdaptiveGain` pooling over channels,
+            for the ``normalize`` operation (divisive normalisation).
         operations: The operation order (validated).
         history_length: Slots kept in the output history (at least the longest delay + 1);
             the model raises it to cover skip/feedback delays read from this area.
@@ -121,7 +125,7 @@ class DynamicArea(nn.Module):
                  conv2: nn.Module | None = None, mid_channels: int | None = None,
                  mid_size: tuple[int, int] | None = None, activation: nn.Module | None = None,
                  norm: nn.Module | None = None, pool: nn.Module | None = None,
-                 adapt: AdaptiveGain | None = None, **dynamics):
+                 adapt: AdaptiveGain | None = None, normalize: AdaptiveGain | None = None, **dynamics):
         super().__init__()
         if config is None:
             config = AreaConfig.from_kwargs(f"area {name!r}", **dynamics)
@@ -145,7 +149,7 @@ class DynamicArea(nn.Module):
         self.mid_size = tuple(mid_size) if mid_size is not None else self.size
         self.conv, self.conv2 = conv, conv2
         self.activation = activation if activation is not None else nn.ReLU()
-        self.norm, self.pool, self.adapt = norm, pool, adapt
+        self.norm, self.pool, self.adapt, self.normalize = norm, pool, adapt, normalize
         # Delays: one rule (dynamics.timing.delay_steps); recurrence reads the past, so >= 1 step.
         self.tff_steps = delay_steps(c.tff_ms, dt, "tff_ms")
         trc = self.dt if c.trc_ms is None else c.trc_ms
@@ -233,6 +237,7 @@ class DynamicArea(nn.Module):
             "skip": self._op_skip if self.has_skip else None,
             "feedback": self._op_feedback if self.has_feedback else None,
             "adapt": self._op_adapt if self.adapt is not None else None,
+            "normalize": self._op_normalize if self.normalize is not None else None,
             "norm": self._op_norm if self.norm is not None else None,
             "nonlinearity": self._op_nonlinearity,
             "record": self._op_record,
@@ -295,12 +300,14 @@ class DynamicArea(nn.Module):
         """All-zero state for a batch; its history and recording hold what that state emits."""
         v = torch.empty(batch, self.out_channels, *self.size, device=device, dtype=dtype,
                         memory_format=memory_format).zero_()
-        trace = None
-        if self.adapt is not None:
-            c, s = self.shape_at("adapt")
-            trace = torch.empty(batch, c, *s, device=device, dtype=dtype, memory_format=memory_format).zero_()
+        traces = {}
+        for op, gain in (("adapt", self.adapt), ("normalize", self.normalize)):
+            if gain is not None:
+                c, s = self.shape_at(op)
+                traces[op] = torch.empty(batch, gain.trace_channels(c), *s, device=device, dtype=dtype,
+                                         memory_format=memory_format).zero_()
         emitted = self.tap(v)
-        return AreaState(v, History(emitted, self.history_length), trace, recorded=emitted)
+        return AreaState(v, History(emitted, self.history_length), traces, recorded=emitted)
 
     def tap(self, v: torch.Tensor) -> torch.Tensor:
         """What the ``record`` operation sees for state ``v`` (e.g. ``phi(v)`` for the voltage form)."""
@@ -424,13 +431,20 @@ class DynamicArea(nn.Module):
     def _op_feedback(self, x, t, st, extra):
         return x if extra[1] is None else self._feedback_combine(x, extra[1])
 
+    def _gain_op(self, name, gain, x, st, point):
+        """A gain operation at the start (trace at t) or end of a step (trace stepped to t + dt)."""
+        if point == "start":
+            st.inputs[name] = x
+            return gain.apply(x, st.traces[name])
+        st.traces[name] = gain.advance(st.traces[name], st.inputs.get(name), x, self.integrator)
+        st.inputs[name] = x
+        return gain.apply(x, st.traces[name])
+
     def _op_adapt(self, x, t, st, extra):
-        if extra[2] == "start":
-            st.adapt_input = x
-            return self.adapt.apply(x, st.trace)
-        st.trace = self.adapt.advance(st.trace, st.adapt_input, x, self.integrator)
-        st.adapt_input = x
-        return self.adapt.apply(x, st.trace)
+        return self._gain_op("adapt", self.adapt, x, st, extra[2])
+
+    def _op_normalize(self, x, t, st, extra):
+        return self._gain_op("normalize", self.normalize, x, st, extra[2])
 
     def _op_norm(self, x, t, st, extra):
         return self.norm(x)

@@ -11,6 +11,13 @@ A leaky trace ``a`` of the input, with its own time constant ``tau_a``, adapts t
   input stops ``y = -strength * a`` swings the other way: units driven by the opposite sign
   (OFF units) give an offset response.
 
+With ``pool="channels"`` the trace follows the channel mean of the drive at each position: the
+gain then divides every unit by the recent activity of its population there - divisive
+normalisation (Carandini & Heeger) - ``y = x / (1 + strength * a)``, ``tau_a da/dt = -a +
+mean_c |x|``, which makes responses saturate with contrast (a Naka-Rushton curve of exponent 1,
+semi-saturation where ``strength * a`` reaches 1) and, with a pool a few ms slower than the
+response, peak earlier at high contrast.
+
 The trace is a leaky unit of its own, stepped by the area's integrator (:meth:`AdaptiveGain.advance`,
 second order with ``etd2``), and the signal at time ``t`` is adapted by the trace at ``t``
 (:meth:`AdaptiveGain.apply`). The same module serves as the model's input gain (whose input, a
@@ -28,6 +35,7 @@ from dynvision.registry import check_choice
 _EXPONENTIAL = Exponential()
 
 MODES = ("divisive", "subtractive")
+POOLS = ("unit", "channels")
 
 
 class AdaptiveGain(nn.Module):
@@ -38,16 +46,24 @@ class AdaptiveGain(nn.Module):
         tau_ms: Time constant of the trace, in ms.
         dt_ms: Integration step, in ms.
         mode: ``"divisive"`` or ``"subtractive"``.
+        pool: ``"unit"`` (each unit's own trace: adaptation) or ``"channels"`` (one trace per
+            position, following the channel mean: divisive normalisation).
     """
 
-    def __init__(self, strength: float = 1.0, tau_ms: float = 100.0, dt_ms: float = 2.0, mode: str = "divisive"):
+    def __init__(self, strength: float = 1.0, tau_ms: float = 100.0, dt_ms: float = 2.0, mode: str = "divisive",
+                 pool: str = "unit"):
         super().__init__()
         if strength < 0:
             raise ValueError(f"adaptation strength must be >= 0, got {strength}")
         if tau_ms <= 0:
             raise ValueError(f"adaptation tau must be > 0 ms, got {tau_ms}")
         self.mode = check_choice("adaptation mode", mode, MODES)
+        self.pool = check_choice("adaptation pool", pool, POOLS)
         self.strength, self.tau_ms, self.dt_ms = float(strength), float(tau_ms), float(dt_ms)
+
+    def trace_channels(self, channels: int) -> int:
+        """Channels of the trace for a signal of ``channels`` channels."""
+        return 1 if self.pool == "channels" else channels
 
     def apply(self, x: torch.Tensor, trace: torch.Tensor) -> torch.Tensor:
         """The adapted signal for input ``x`` and trace ``trace`` at the same time."""
@@ -56,8 +72,9 @@ class AdaptiveGain(nn.Module):
         return x - self.strength * trace
 
     def drive(self, x: torch.Tensor) -> torch.Tensor:
-        """What the trace follows: ``|x|`` (divisive) or ``x`` (subtractive)."""
-        return x.abs() if self.mode == "divisive" else x
+        """What the trace follows: ``|x|`` (divisive) or ``x`` (subtractive), per unit or pooled."""
+        d = x.abs() if self.mode == "divisive" else x
+        return d.mean(dim=1, keepdim=True) if self.pool == "channels" else d
 
     def advance(self, trace: torch.Tensor, x0: torch.Tensor | None, x1: torch.Tensor,
                 integrator: Integrator | None = None) -> torch.Tensor:
@@ -79,4 +96,5 @@ class AdaptiveGain(nn.Module):
         return self.apply(x, new), new
 
     def extra_repr(self) -> str:
-        return f"mode={self.mode!r}, strength={self.strength}, tau_ms={self.tau_ms}, dt_ms={self.dt_ms}"
+        return (f"mode={self.mode!r}, pool={self.pool!r}, strength={self.strength}, tau_ms={self.tau_ms}, "
+                f"dt_ms={self.dt_ms}")

@@ -14,7 +14,9 @@ recurrence adds the recurrent term from the area's own output ``trc`` ms ago; *b
            enters at the input, between conv and conv2 in the middle, after them at the output
 skip       adds the skip connections that target this area (each with its own delay)
 feedback   adds the feedback connections that target this area (each with its own delay)
-adapt      divides by an adaptive gain that follows the recent activity (see ``layers.gain``)
+adapt      divides by (or subtracts) a per-unit trace of the recent activity (see ``layers.gain``)
+normalize  divides by a trace of the population's recent activity at each position (divisive
+           normalisation, see ``layers.gain``)
 norm       normalisation layer
 nonlinearity the activation function ``phi``
 integrate  one step of the leaky dynamics ``tau dx/dt = -x + drive`` (the area's state)
@@ -50,6 +52,7 @@ OPERATIONS = (
     "skip",
     "feedback",
     "adapt",
+    "normalize",
     "norm",
     "nonlinearity",
     "integrate",
@@ -85,7 +88,7 @@ def default_operations(form: str = "rate", recurrence_target: str = "output",
 
     Example:
         >>> default_operations("rate")
-        ('conv', 'recurrence', 'skip', 'feedback', 'adapt', 'norm', 'nonlinearity', 'integrate', 'record', 'delay', 'pool')
+        ('conv', 'recurrence', 'skip', 'feedback', 'adapt', 'normalize', 'norm', 'nonlinearity', 'integrate', 'record', 'delay', 'pool')
     """
     check_choice("dynamics form", form, _forms())
     check_choice("recurrence target", recurrence_target, TARGETS)
@@ -98,7 +101,7 @@ def default_operations(form: str = "rate", recurrence_target: str = "output",
     pos = {"input": 0, "middle": 1, "output": len(ff)}[recurrence_target]
     ff.insert(pos, "recurrence")
     dyn = ["nonlinearity", "integrate"] if _placement(form) == "before" else ["integrate", "nonlinearity"]
-    return (*ff, "skip", "feedback", "adapt", "norm", *dyn, "record", "delay", "pool")
+    return (*ff, "skip", "feedback", "adapt", "normalize", "norm", *dyn, "record", "delay", "pool")
 
 
 def validate_operations(order: Sequence[str], form: str = "rate", two_stage: bool = False) -> tuple[str, ...]:

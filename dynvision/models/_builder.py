@@ -108,12 +108,15 @@ def build_areas(specs: Sequence[AreaSpec], in_channels: int, in_size: Sequence[i
         order = c.operations or default_operations(c.dynamics, c.recurrence_target, two_stage)
         act_kwargs = {"exponent": c.supralinearity} if c.activation == "supralinear" else {}
         pool = MaxPool2d(*spec.pool) if spec.pool else None
-        adapt = AdaptiveGain(c.adaptation, c.tau_adaptation_ms, c.dt_ms) if c.adaptation > 0 else None
+        adapt = AdaptiveGain(c.adaptation, c.tau_adaptation_ms, c.dt_ms, c.adaptation_mode) \
+            if c.adaptation > 0 else None
+        normalize = AdaptiveGain(c.normalization, c.tau_normalization_ms, c.dt_ms, pool="channels") \
+            if c.normalization > 0 else None
         area = DynamicArea(
             spec.name, conv, area_config(c, spec.name), in_channels=in_channels, out_channels=spec.channels,
             in_size=size, size=area_size, operations=order, conv2=conv2, mid_channels=spec.mid_channels,
             mid_size=mid_size if two_stage else None, activation=make_activation(c.activation, **act_kwargs),
-            pool=pool, adapt=adapt)
+            pool=pool, adapt=adapt, normalize=normalize)
         if c.norm not in (None, "none"):
             area.norm = make_norm(c.norm, area.shape_at("norm")[0])
             area.compile()

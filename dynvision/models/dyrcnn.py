@@ -70,6 +70,12 @@ class DyRCNNConfig(ModelConfig):
     gain_mode: str = param("divisive", "choice", choices=("divisive", "subtractive"), doc="input gain mode")
     adaptation: float = param(0.0, "number", lo=0, hi=1e3, doc="strength of per-area adaptation (0: off)")
     tau_adaptation_ms: float = param(100.0, "ms", lo=0, lo_open=True, doc="time constant of the adaptation")
+    adaptation_mode: str = param("divisive", "choice", choices=("divisive", "subtractive"),
+                                 doc="divisive (gain) or subtractive (a rebound at offset: OFF responses)")
+    normalization: float = param(0.0, "number", lo=0, hi=1e3,
+                                 doc="strength of divisive normalisation by the local population (0: off)")
+    tau_normalization_ms: float = param(10.0, "ms", lo=0, lo_open=True,
+                                        doc="time constant of the normalisation pool")
     train_tau: bool = param(False, "bool", doc="learn the time constants")
     bias: bool = param(True, "bool", doc="biases in the feedforward convolutions")
     width: float = param(1.0, "number", lo=0, lo_open=True, hi=64, doc="multiplies every area's channels")
@@ -87,8 +93,8 @@ class DyRCNN(RecurrentModel):
     ``n_classes``, ``input_dims``, ``dt_ms``, ``tau_ms`` (one number or ``{area: ms}``),
     ``tff_ms``, ``trc_ms``, ``tsk_ms``, ``tfb_ms``, the recurrence (type, target, mode, kernel,
     bound), ``skip`` and ``feedback`` connections (``feedback_mode``), the dynamics form and
-    integrator, the activation, a norm, a retina front stage, an adaptive input gain and
-    per-area adaptation, ``train_tau``, ``bias``, ``width`` (channel multiplier) and a custom
+    integrator, the activation, a norm, a retina front stage, an adaptive input gain,
+    per-area adaptation (divisive or subtractive) and divisive normalisation, ``train_tau``, ``bias``, ``width`` (channel multiplier) and a custom
     operation order. ``DyRCNNConfig.describe()`` lists them with their defaults.
     """
 

@@ -42,8 +42,12 @@ def test_first_order_integrators_stay_first_order(image):
         assert max(result["error"][2.0].values()) > 0.05, name  # what etd2 fixes
 
 
-def test_second_order_holds_with_adaptation_and_input_gain(image):
-    result = dt_convergence(_builder("etd2", adaptation=1.0, tau_adaptation=20.0, input_gain=1.0,
-                                     tau_gain=30.0), image)
+@pytest.mark.parametrize("mechanisms", [
+    dict(adaptation=1.0, tau_adaptation=20.0, input_gain=1.0, tau_gain=30.0),
+    dict(adaptation=0.5, adaptation_mode="subtractive", tau_adaptation=40.0, normalization=2.0,
+         tau_normalization=8.0),
+], ids=["adaptation+gain", "subtractive+normalization"])
+def test_second_order_holds_with_the_gain_mechanisms(image, mechanisms):
+    result = dt_convergence(_builder("etd2", **mechanisms), image)
     for area, orders in result["order"].items():
         assert min(orders) >= 1.8, (area, orders)
