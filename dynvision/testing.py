@@ -19,7 +19,8 @@ normalisation ``(x - 0.5) / 0.25``):
   multiplicative modes use ``x * (1 + term)``; adaptation divides by ``1 + s a(t)`` with
   ``tau_a da/dt = -a + |drive|`` (or subtracts ``s a(t)`` with ``tau_a da/dt = -a + drive``);
   normalisation then divides by ``1 + s_n n(t)``, ``tau_n dn/dt = -n + mean_channels |drive|``;
-- ``input_0(t)`` is the frame shown over ``[t, t + dt)`` (after the input gain, if any);
+- ``input_0(t)`` is the frame shown over ``[t - tin, t - tin + dt)`` (grey before the stimulus
+  reaches V1; after the input gain, if any);
   ``input_i(t) = pool(out_{i-1}(t - tff))``;
 - ``tau dr/dt = -r + g(t)`` (``etd2``: the target taken as linear between the step's ends;
   ``exponential``: held at its end value; ``euler``: forward Euler on the end value);
@@ -217,6 +218,7 @@ def reference_run(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch
     names = [s.name for s in specs]
     taus = cfg["tau_ms"] if isinstance(cfg["tau_ms"], dict) else {n: float(cfg["tau_ms"]) for n in names}
     tff = _steps(float(cfg["tff_ms"]), dt, "tff")
+    tin = _steps(float(cfg.get("tin_ms", 0.0)), dt, "tin")
     trc = _steps(float(cfg["trc_ms"]), dt, "trc")
     pairs = (list(type(model).skips) if cfg["skip"] else []) + (list(type(model).feedbacks) if cfg["feedback"] else [])
     delays = {"skip": _steps(float(cfg["tsk_ms"]), dt, "tsk"), "feedback": _steps(float(cfg["tfb_ms"]), dt, "tfb")}
@@ -301,8 +303,8 @@ def reference_run(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch
         for i, a in enumerate(areas):
             records[a["name"]].append(out_of(i, state[i]))
         logits_in.append(sent_on(len(areas) - 1, k).mean(dim=(-2, -1)))
-        # frame k, shown over [t_k, t_k+1), through the input gain
-        f = frames[:, k]
+        # the frame shown tin ms ago (grey before), held over [t_k, t_k+1), through the input gain
+        f = frames[:, k - tin] if k >= tin else torch.zeros_like(frames[:, 0])
         if gain_s > 0:
             mode = cfg.get("gain_mode", "divisive")
             y0 = adapt_apply(f, gain_trace, gain_s, mode)

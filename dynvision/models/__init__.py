@@ -8,6 +8,7 @@ and the zoo of classic architectures run as dynamic systems, ``alexnet.py`` (Ale
 
 from dynvision.models.base import ModelState, RecurrentModel, RunOutput
 from dynvision.models.registry import MODELS, create_model, list_models, register_model
+from dynvision.models.presets import PRESETS, list_presets
 from dynvision.models.dyrcnn import DyRCNN, DyRCNNx2, DyRCNNx4, DyRCNNx8
 from dynvision.models.alexnet import AlexNet
 from dynvision.models.resnet import ResNet, ResNet18, ResNet34, ResNet50, ResNet101, ResNet152
@@ -16,6 +17,7 @@ from dynvision.models.cordsnet import CordsNet
 
 __all__ = [
     "MODELS",
+    "PRESETS",
     "AlexNet",
     "CordsNet",
     "CorNetRT",
@@ -34,5 +36,6 @@ __all__ = [
     "RunOutput",
     "create_model",
     "list_models",
+    "list_presets",
     "register_model",
 ]

@@ -33,6 +33,7 @@ from dynvision.conventions import BACKGROUND, jsonable  # noqa: F401  (BACKGROUN
 from dynvision.dynamics import delay_steps
 from dynvision.layers.area import AreaState, DynamicArea
 from dynvision.layers.connections import Connection
+from dynvision.layers.delay import History
 from dynvision.layers.gain import AdaptiveGain
 from dynvision.layers.retina import Retina
 from dynvision.models.config import ModelConfig
@@ -49,16 +50,19 @@ class ModelState:
         gain: Trace of the adaptive input gain (``None`` without one).
         t: Steps run so far (histories are indexed by absolute step).
         features: What the classifier reads at the current time (``None`` until computed).
+        frames: The recent input frames, when the input reaches V1 with a delay (``tin_ms``).
     """
 
     areas: list[AreaState]
     gain: torch.Tensor | None = None
     t: int = 0
     features: torch.Tensor | None = None
+    frames: History | None = None
 
     def map(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> "ModelState":
         return ModelState([a.map(fn) for a in self.areas], None if self.gain is None else fn(self.gain), self.t,
-                          None if self.features is None else fn(self.features))
+                          None if self.features is None else fn(self.features),
+                          None if self.frames is None else self.frames.map(fn))
 
     def detach(self) -> "ModelState":
         """A copy cut from the autograd graph (truncated backpropagation through time)."""
@@ -108,7 +112,7 @@ def config_dict(model) -> dict:
 
 
 class InputStage(nn.Module):
-    """Normalisation (grey -> 0), then an optional retina, then an optional adaptive gain.
+    """Normalisation (grey -> 0), an optional retina, a delay, then an optional adaptive gain.
 
     Args:
         channels: Stimulus channels.
@@ -116,14 +120,16 @@ class InputStage(nn.Module):
         std: Luminance difference mapped to one.
         retina: Optional :class:`~dynvision.layers.retina.Retina`.
         gain: Optional :class:`~dynvision.layers.gain.AdaptiveGain` (stateful, per step).
+        delay_steps: Steps before a frame reaches the first area (the retina-to-V1 latency);
+            the first area sees the grey background until then.
     """
 
     def __init__(self, channels: int, mean: float = BACKGROUND, std: float = 0.25,
-                 retina: Retina | None = None, gain: AdaptiveGain | None = None):
+                 retina: Retina | None = None, gain: AdaptiveGain | None = None, delay_steps: int = 0):
         super().__init__()
         self.register_buffer("mean", torch.full((1, channels, 1, 1), float(mean)), persistent=False)
         self.register_buffer("std", torch.full((1, channels, 1, 1), float(std)), persistent=False)
-        self.retina, self.gain = retina, gain
+        self.retina, self.gain, self.delay_steps = retina, gain, int(delay_steps)
         self.out_channels = retina.out_channels if retina is not None else channels
 
     def frames(self, x: torch.Tensor, channels_last: bool = False) -> torch.Tensor:
@@ -260,11 +266,14 @@ class RecurrentModel(nn.Module):
         dtype = dtype or next(self.parameters()).dtype
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         areas = [a.initial_state(batch, device, dtype, fmt) for a in self.areas.values()]
-        gain = None
+        gain = frames = None
+        c = self.input_stage.out_channels
         if self.input_stage.gain is not None:
-            c = self.input_stage.out_channels
             gain = torch.zeros(batch, c, *self.input_dims[2:], device=device, dtype=dtype)
-        return ModelState(areas, gain, 0)
+        if self.input_stage.delay_steps:  # grey (0 after normalisation) until the first frame arrives
+            blank = torch.zeros(batch, c, *self.input_dims[2:], device=device, dtype=dtype).contiguous(memory_format=fmt)
+            frames = History(blank, self.input_stage.delay_steps + 1)
+        return ModelState(areas, gain, 0, frames=frames)
 
     def check_input(self, x: torch.Tensor) -> None:
         """Validate a stimulus tensor ``(batch, time, channels, height, width)``.
@@ -385,6 +394,9 @@ class RecurrentModel(nn.Module):
 
     def _advance(self, frame: torch.Tensor, t: int, state: ModelState, areas: list[DynamicArea]) -> None:
         """One step ``t -> t + dt`` of every area under ``frame`` (shown over that step)."""
+        if state.frames is not None:  # the frame reaches the first area after the input delay
+            state.frames.write(t, frame)
+            frame = state.frames.read(t, self.input_stage.delay_steps)
         gain = self.input_stage.gain
         if gain is not None:
             y_start = gain.apply(frame, state.gain)

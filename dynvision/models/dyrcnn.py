@@ -21,6 +21,7 @@ from typing import Mapping, Sequence
 
 from torch import nn
 
+from dynvision.dynamics import delay_steps
 from dynvision.layers.gain import AdaptiveGain
 from dynvision.layers.retina import Retina
 from dynvision.models._builder import AreaSpec, build_areas, scaled
@@ -44,6 +45,7 @@ class DyRCNNConfig(ModelConfig):
     """Options of the DyRCNN family (DyRCNNx2, DyRCNNx4, DyRCNNx8); times in ms."""
 
     dt_ms: float = param(2.0, "ms", lo=0, lo_open=True, doc="integration step")
+    tin_ms: float = param(0.0, "ms", lo=0, doc="input delay: from the stimulus to V1 (retina and LGN)")
     tau_ms: float | Mapping[str, float] = param(5.0, "per_area_ms", lo=0, doc="time constant, or {area: ms}")
     tff_ms: float = param(0.0, "ms", lo=0, doc="feedforward delay")
     trc_ms: float = param(6.0, "ms", lo=0, doc="recurrent delay (>= dt)")
@@ -109,7 +111,8 @@ class DyRCNN(RecurrentModel):
         _, channels, h, w = self.input_dims
         front = Retina(channels) if c.retina else None
         gain = AdaptiveGain(c.input_gain, c.tau_gain_ms, c.dt_ms, c.gain_mode) if c.input_gain > 0 else None
-        self.input_stage = InputStage(channels, retina=front, gain=gain)
+        self.input_stage = InputStage(channels, retina=front, gain=gain,
+                                      delay_steps=delay_steps(c.tin_ms, c.dt_ms, "tin_ms"))
         specs = [AreaSpec(s.name, scaled(s.channels, c.width), s.kernel, s.stride, s.pool,
                           None if s.mid_channels is None else scaled(s.mid_channels, c.width), s.stride2)
                  for s in self.specs]

@@ -25,13 +25,15 @@ def list_models() -> list[str]:
     return MODELS.list()
 
 
-def create_model(name: str, pretrained: str | None = None, **kwargs):
+def create_model(name: str, pretrained: str | None = None, preset: str | None = None, **kwargs):
     """Build a registered model by name.
 
     Args:
         name: A name from :func:`list_models`.
         pretrained: Name of a shipped checkpoint (see ``dynvision.models.pretrained``) to
             load; its configuration is used and ``kwargs`` must agree with it.
+        preset: Name of a preset of settings (see ``dynvision.models.presets``), applied
+            before ``kwargs``.
         **kwargs: Constructor arguments of the model.
 
     Raises:
@@ -41,9 +43,15 @@ def create_model(name: str, pretrained: str | None = None, **kwargs):
         >>> create_model("DyRCNNx2", n_classes=3, input_dims=(4, 1, 16, 16)).n_classes
         3
     """
+    cls = MODELS.get(name)
+    if preset is not None:
+        from dynvision.models.presets import preset_settings
+
+        settings = preset_settings(preset, cls)
+        given = {cls.config_class.canonical(k) for k in kwargs}
+        kwargs = {**{k: v for k, v in settings.items() if k not in given}, **kwargs}
     if pretrained is not None:
         from dynvision.models.pretrained import load_pretrained
 
         return load_pretrained(pretrained, expected_model=name, **kwargs)
-    cls = MODELS.get(name)
     return cls(**kwargs)

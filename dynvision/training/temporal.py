@@ -66,8 +66,8 @@ def parse_pattern(pattern: str | Sequence[int] | int) -> str:
 def response_latency_steps(model: RecurrentModel) -> int:
     """Steps from a change at the input to the first change in the logits.
 
-    A frame shown over ``[t, t + dt)`` first changes V1 at ``t + dt`` (one step; see the time
-    convention in :mod:`dynvision.dynamics`); then the fastest path through the feedforward
+    A frame shown over ``[t, t + dt)`` first changes V1 at ``t + tin + dt`` (the input delay, then
+    one step; see the time convention in :mod:`dynvision.dynamics`); then the fastest path through the feedforward
     delays (``tff`` of each area) and the skip connections (their own ``tsk``) adds its delays.
     Feedback and recurrence only add slower paths.
 
@@ -84,7 +84,7 @@ def response_latency_steps(model: RecurrentModel) -> int:
     names = list(model.areas.keys())
     out_delay = {n: (a.tff_steps if "delay" in getattr(a, "operations", ()) else 0)
                  for n, a in model.areas.items()}
-    reach = {names[0]: 1}
+    reach = {names[0]: 1 + getattr(getattr(model, "input_stage", None), "delay_steps", 0)}
     for i, name in enumerate(names[1:], start=1):
         best = reach[names[i - 1]] + out_delay[names[i - 1]]
         for conn in model.connections:

@@ -60,3 +60,17 @@ def test_defaults_live_once_in_the_configuration():
     area = model.areas["IT"]
     assert isinstance(area.config, AreaConfig)
     assert (area.config.trc_ms, area.config.integrator, area.trc_steps) == (4.0, "euler", 2)
+
+
+def test_presets_set_dynamics_and_your_keywords_win():
+    from dynvision.models import list_presets
+
+    assert "primate" in list_presets()
+    model = dynvision.create_model("DyRCNNx4", preset="primate", input_dims=(3, 1, 16, 16), tff=4.0)
+    c = model.config
+    assert (c.tin_ms, c.tff_ms, c.tau_ms["IT"]) == (40.0, 4.0, 20.0)
+    assert model.input_stage.delay_steps == 20
+    with pytest.raises(dynvision.registry.UnknownNameError, match="unknown preset 'monkey'.*'primate'"):
+        dynvision.create_model("DyRCNNx4", preset="monkey")
+    with pytest.raises(ValueError, match="no settings for AlexNet"):
+        dynvision.create_model("AlexNet", preset="primate")

@@ -14,7 +14,7 @@ from dynvision.testing import reference_run
 TAUS = {"V1": 2.0, "V2": 4.0, "V4": 8.0, "IT": 16.0}
 CASES = [
     dict(),
-    dict(recurrence_type="self", tff=4.0),
+    dict(recurrence_type="self", tff=4.0, tin=6.0),
     dict(recurrence_type="depthwise", trc=2.0, tsk=4.0, integrator="exponential"),
     dict(recurrence_type="pointwise", tau=TAUS, feedback=True, tfb=2.0),
     dict(recurrence_type="depthpointwise", trc=2.0, tsk=4.0),

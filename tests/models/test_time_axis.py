@@ -23,13 +23,15 @@ def first_change(a: torch.Tensor, b: torch.Tensor) -> int:
     return int(torch.nonzero(changed)[0]) if changed.any() else -1
 
 
+@pytest.mark.parametrize("tin_steps", [0, 2])
 @pytest.mark.parametrize("skip", [True, False])
 @pytest.mark.parametrize("integrator", ["etd2", "exponential", "euler"])
 @pytest.mark.parametrize("tff_steps", [0, 1, 3])
-def test_step_stimulus_shows_one_step_later_in_v1_and_each_delay_later_above(tff_steps, integrator, skip):
-    model = _model(2.0 * tff_steps, integrator, tau=5.0 if integrator != "euler" else 8.0, skip=skip)
+def test_step_stimulus_shows_one_step_later_in_v1_and_each_delay_later_above(tff_steps, integrator, skip, tin_steps):
+    model = _model(2.0 * tff_steps, integrator, tau=5.0 if integrator != "euler" else 8.0, skip=skip,
+                   tin=2.0 * tin_steps)
     steady = model.steady_state(2)
-    k0, steps = 4, 24
+    k0, steps = 4, 28
     grey = torch.full((2, steps, 1, 16, 16), 0.5)
     stim = grey.clone()
     stim[:, k0:] = torch.rand(2, 1, 1, 16, 16)  # onset at t0 = k0 * dt
@@ -39,10 +41,10 @@ def test_step_stimulus_shows_one_step_later_in_v1_and_each_delay_later_above(tff
     onsets = [first_change(a.recordings[n], b.recordings[n]) for n in model.area_names]
     # every area sits exactly at its pre-stimulus value at every label <= t0 ...
     assert min(onsets) > k0
-    # ... V1 first changes at t0 + dt and each later area exactly its feedforward delay later
+    # ... V1 first changes at t0 + tin + dt and each later area exactly its feedforward delay later
     # (DyRCNNx4's V1 -> V4 and V2 -> IT skips, tsk = 0, read V1 and V2 without their delay)
     skip_reach = {"V1": 0, "V2": 1, "V4": 0, "IT": 1} if skip else {"V1": 0, "V2": 1, "V4": 2, "IT": 3}
-    assert onsets == [k0 + 1 + skip_reach[n] * tff_steps for n in model.area_names]
+    assert onsets == [k0 + tin_steps + 1 + skip_reach[n] * tff_steps for n in model.area_names]
     # the logits leave rest when the stimulus reaches IT's output
     assert first_change(a.logits, b.logits) == onsets[-1] + tff_steps
 
