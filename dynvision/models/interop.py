@@ -39,6 +39,7 @@ Example:
 from __future__ import annotations
 
 import math
+import pickle
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -142,7 +143,13 @@ def load(source) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         path = Path(source)
         if not path.is_file():
             raise FileNotFoundError(f"no DynVision state dict or checkpoint at {str(path)!r}")
-        source = torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            source = torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as error:
+            reason = str(error).strip().splitlines()[0]
+            raise ValueError(f"{str(path)!r} holds more than tensors and plain values and is not read unchecked "
+                             f"({reason}); if you trust it, pass torch.load(path, weights_only=False) "
+                             f"instead of the path") from None
     if not isinstance(source, Mapping):
         raise TypeError(f"expected a DynVision state dict, a Lightning checkpoint or a path to one, "
                         f"got {type(source).__name__}")

@@ -195,3 +195,20 @@ def test_state_dicts_that_do_not_fit_are_refused():
         from_dynvision({"conv.weight": torch.zeros(1)})
     with pytest.raises(FileNotFoundError, match="no DynVision state dict or checkpoint"):
         from_dynvision(FIXTURE / "missing.ckpt")
+
+
+class Opaque:  # an object a checkpoint should not hold
+    pass
+
+
+def test_checkpoints_with_arbitrary_objects_are_not_unpickled(tmp_path):
+    path = tmp_path / "odd.ckpt"
+    checkpoint = torch.load(FIXTURE / CONFIGS["x2_checkpoint"]["checkpoint"], weights_only=True)
+    checkpoint["hyper_parameters"]["extra"] = Opaque()
+    torch.save(checkpoint, path)
+    with pytest.raises(ValueError, match="not read unchecked.*weights_only=False"):
+        from_dynvision(path)
+    model = from_dynvision(torch.load(path, weights_only=False))  # the caller trusts it
+    reference = np.load(FIXTURE / "x2_checkpoint.npz")["logits"]
+    with torch.no_grad():
+        assert relative(model(input_for("x2_checkpoint")), reference) < RTOL
