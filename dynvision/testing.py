@@ -210,6 +210,11 @@ def reference_run(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch
         raise NotImplementedError("reference_run has no retina, norm or custom operation order")
     if cfg.get("recurrence_target", "output") != "output":
         raise NotImplementedError("reference_run covers recurrence at the output")
+    dynvision_style = {"delay_fill": "rest", "normalize_input": True, "connection_bias": False,
+                       "connection_resample": "area"}
+    changed = [k for k, default in dynvision_style.items() if cfg.get(k, default) != default]
+    if changed:  # DynVision 0.1.0's conventions are checked against DynVision itself (test_interop)
+        raise NotImplementedError(f"reference_run does not cover {changed}")
     sd = {k: v.detach().to(torch.float64) for k, v in model.state_dict().items()}
     dt = float(cfg["dt_ms"])
     form, integrator = cfg["dynamics"], cfg["integrator"]

@@ -29,6 +29,23 @@ voltage  tau dv/dt = -v + drive           phi(v)
 dynvision r <- phi(r + dt/tau (drive - r)) r (DynVision 0.1.0's update, its own step)
 ======== ================================ =============================================
 
+What one step from ``t`` to ``t + dt`` computes, with ``a = dt / tau``, ``g1`` the target at the
+end of the step (the frame shown over ``[t, t + dt)`` and the delayed outputs) and ``g0`` at
+its start:
+
+- ``rate``: ``r`` integrates ``tau dr/dt = -r + g`` with ``g = phi(drive)`` by the chosen
+  integrator: ``euler`` ``r + a (g1 - r)``; ``exponential`` ``r + (1 - e^-a) (g1 - r)``;
+  ``etd2`` ``r + (1 - e^-a) (g* - r)`` with ``g*`` the weighted mean of ``g0`` and ``g1`` of
+  :meth:`~dynvision.dynamics.integrators.Integrator.fractions` (exact for ``g`` linear over
+  the step).
+- ``voltage``: the same three updates of ``v`` with ``g = drive``; the area emits ``phi(v)``.
+- ``dynvision``: ``r <- phi(r + a (g1 - r))`` with ``g1 = drive``, whatever ``integrator``
+  says (forward Euler on the rectified state, ``torch.lerp``). This is DynVision 0.1.0's
+  ``EulerStep`` followed by its ReLU: its state is the layer's last stored output, taken after
+  the activation (checked against the real package, ``tests/models/test_interop.py``; with no
+  history at all, DynVision falls back to the solver's own unrectified state, which
+  ``from_dynvision`` refuses).
+
 Example:
     >>> import torch
     >>> Leaky(tau_ms=5.0).derivative(torch.zeros(1), torch.ones(1))

@@ -16,6 +16,12 @@ One step from ``t`` to ``t + dt`` (see :mod:`dynvision.dynamics` for the time co
 3. the operations after ``integrate`` (``phi`` for the voltage form, ``record``, ``delay``,
    ``pool``) produce what the area records and sends on.
 
+While delays are still filling, a delayed read (feedforward input, recurrence, skip, feedback)
+returns the source's initial output (``delay_fill="rest"``, the default: zeros or the steady
+state), or nothing (``delay_fill="silent"``, DynVision 0.1.0's convention): the term is then
+left out, biases included, and an area with no term at all stays silent for that step (its
+state keeps its initial value, it records that value and emits nothing, ``None``).
+
 The area holds no run-time state itself: everything that changes during a simulation lives
 in an :class:`AreaState` passed in by the model, so states can be saved, detached (truncated
 BPTT), expanded to a batch (steady states) or handed to the next chunk of a stream.
@@ -116,6 +122,8 @@ class DynamicArea(nn.Module):
         operations: The operation order (validated).
         history_length: Slots kept in the output history (at least the longest delay + 1);
             the model raises it to cover skip/feedback delays read from this area.
+        delay_fill: ``"rest"`` (a read from before the source's first output gives its initial
+            output) or ``"silent"`` (it gives nothing and the term is left out; see above).
     """
 
     fuse = True
@@ -177,6 +185,7 @@ class DynamicArea(nn.Module):
         else:
             self.register_buffer("tau_ms", tau_t, persistent=False)  # the configuration owns it
         self.train_tau = c.train_tau
+        self.delay_fill = c.delay_fill
         self.history_length = max(self.tff_steps, self.trc_steps) + 1
         self.has_skip = self.has_feedback = False  # set by the model when it wires connections
         self.skip_mode = self.feedback_mode = "additive"
@@ -297,7 +306,8 @@ class DynamicArea(nn.Module):
     # run-time
     def initial_state(self, batch: int, device=None, dtype=torch.float32,
                       memory_format=torch.contiguous_format) -> AreaState:
-        """All-zero state for a batch; its history and recording hold what that state emits."""
+        """All-zero state for a batch; its recording holds what that state emits, and so does
+        its history (with ``delay_fill="silent"``: nothing, ``None``)."""
         v = torch.empty(batch, self.out_channels, *self.size, device=device, dtype=dtype,
                         memory_format=memory_format).zero_()
         traces = {}
@@ -307,7 +317,8 @@ class DynamicArea(nn.Module):
                 traces[op] = torch.empty(batch, gain.trace_channels(c), *s, device=device, dtype=dtype,
                                          memory_format=memory_format).zero_()
         emitted = self.tap(v)
-        return AreaState(v, History(emitted, self.history_length), traces, recorded=emitted)
+        initial = None if self.delay_fill == "silent" else emitted
+        return AreaState(v, History(initial, self.history_length), traces, recorded=emitted)
 
     def tap(self, v: torch.Tensor) -> torch.Tensor:
         """What the ``record`` operation sees for state ``v`` (e.g. ``phi(v)`` for the voltage form)."""
@@ -316,9 +327,10 @@ class DynamicArea(nn.Module):
         return v
 
     def output_at(self, st: AreaState, t: int) -> torch.Tensor:
-        """What the area sends on at the end of step ``t`` (its output delayed by ``tff``, pooled)."""
+        """What the area sends on at the end of step ``t`` (its output delayed by ``tff``, pooled;
+        ``None`` while it has emitted nothing)."""
         y = st.history.read(t, self.tff_steps)
-        return self.pool(y) if self.pool is not None and "pool" in self.operations else y
+        return self._op_pool(y, t, st, None) if "pool" in self.operations else y
 
     def prepare(self) -> None:
         """Per-forward constants: the integration fractions and fused weights."""
@@ -353,6 +365,9 @@ class DynamicArea(nn.Module):
              start: tuple | None = None) -> torch.Tensor:
         """Advance one step (``t -> t + dt``) and return the output sent on.
 
+        With ``delay_fill="silent"``, any input may be ``None`` (nothing arrived yet); when no
+        term is left the area stays silent for the step (see the module docstring).
+
         Args:
             x: The input from below at the end of the step.
             t: The step index.
@@ -368,12 +383,18 @@ class DynamicArea(nn.Module):
             start = (x, skip, feedback)  # the input held over the step (a frame)
         if self.integrator is None:  # a form with its own step (DynVision)
             g1 = self.target(x, t, st, skip, feedback)
+            if g1 is None:
+                return self._silent_step(t, st)
             st.v = self.unit.fixed_step(st.v, g1, self.dt, self.activation)
         elif self.uses_start:
             g0 = st.target if start is None else self.target(start[0], t, st, start[1], start[2], "start")
-            if g0 is None:
-                raise RuntimeError(f"area {self.name}: no target at the start of step {t}")
             g1 = self.target(x, t, st, skip, feedback)
+            if g1 is None:
+                return self._silent_step(t, st)
+            if g0 is None:
+                if self.delay_fill != "silent":
+                    raise RuntimeError(f"area {self.name}: no target at the start of step {t}")
+                g0 = g1  # the first input arrived during this step: held over it
             if self._leaky:
                 weighted = torch.lerp(g1, g0.to(g1.dtype), self._mix)  # (w0 g0 + w1 g1) / (w0 + w1)
                 st.v = torch.lerp(st.v, weighted.to(st.v.dtype), self._alpha)
@@ -382,6 +403,8 @@ class DynamicArea(nn.Module):
             st.target = g1
         else:
             g1 = self.target(x, t, st, skip, feedback)
+            if g1 is None:
+                return self._silent_step(t, st)
             if self._leaky:
                 st.v = torch.lerp(st.v, g1.to(st.v.dtype), self._alpha)
             else:
@@ -391,8 +414,16 @@ class DynamicArea(nn.Module):
             x = op(x, t, st, None)
         return x
 
-    # the operations -------------------------------------------------------------------------
+    def _silent_step(self, t: int, st: AreaState) -> torch.Tensor | None:
+        """A step without any input (``delay_fill="silent"``): the state and its recording
+        stay, nothing is emitted, and what was emitted ``tff`` ago (if anything) is sent on."""
+        st.history.write(t, None)
+        return self.output_at(st, t)
+
+    # the operations (with delay_fill="silent" a term may be None: nothing arrived yet) -------
     def _op_conv(self, x, t, st, extra):
+        if x is None:
+            return None
         memo = st.memo
         if memo.get("conv_in") is x:
             return memo["conv_out"]
@@ -402,13 +433,16 @@ class DynamicArea(nn.Module):
         return y
 
     def _op_conv2(self, x, t, st, extra):
-        return self.conv2(x)
+        return None if x is None else self.conv2(x)
 
     def _recurrent_term(self, t, st):
         memo, key = st.memo, t - self.trc_steps
         if memo.get("rec_key") == key:
             return memo["rec"]
-        r = self.recurrence(st.history.read(t, self.trc_steps))
+        h = st.history.read(t, self.trc_steps)
+        if h is None:
+            return None
+        r = self.recurrence(h)
         if self.bound is not None:
             r = self._rec_scale * r
         if self.recurrence_target == "input" and r.shape[-2:] != self.in_size:
@@ -418,21 +452,28 @@ class DynamicArea(nn.Module):
         return r
 
     def _op_recurrence(self, x, t, st, extra):
-        return self._combine(x, self._recurrent_term(t, st))
+        r = self._recurrent_term(t, st)
+        return x if r is None else r if x is None else self._combine(x, r)
 
     def _op_conv_recurrence_fused(self, x, t, st, extra):
         h = st.history.read(t, self.trc_steps)
+        if h is None or x is None:
+            return self._op_recurrence(self._op_conv(x, t, st, extra), t, st, extra)
         weight, bias = self._fused
         return F.conv2d(torch.cat([x, h.to(x.dtype)], dim=1), weight, bias, padding=self.conv.padding)
 
     def _op_skip(self, x, t, st, extra):
-        return x if extra[0] is None else self._skip_combine(x, extra[0])
+        s = extra[0]
+        return x if s is None else s if x is None else self._skip_combine(x, s)
 
     def _op_feedback(self, x, t, st, extra):
-        return x if extra[1] is None else self._feedback_combine(x, extra[1])
+        f = extra[1]
+        return x if f is None else f if x is None else self._feedback_combine(x, f)
 
     def _gain_op(self, name, gain, x, st, point):
         """A gain operation at the start (trace at t) or end of a step (trace stepped to t + dt)."""
+        if x is None:  # nothing arrived yet (delay_fill="silent")
+            return None
         if point == "start":
             st.inputs[name] = x
             return gain.apply(x, st.traces[name])
@@ -447,10 +488,10 @@ class DynamicArea(nn.Module):
         return self._gain_op("normalize", self.normalize, x, st, extra[2])
 
     def _op_norm(self, x, t, st, extra):
-        return self.norm(x)
+        return None if x is None else self.norm(x)
 
     def _op_nonlinearity(self, x, t, st, extra):
-        return self.activation(x)
+        return None if x is None else self.activation(x)
 
     def _op_record(self, x, t, st, extra):
         st.recorded = x
@@ -461,7 +502,7 @@ class DynamicArea(nn.Module):
         return st.history.read(t, self.tff_steps) if self.tff_steps else x
 
     def _op_pool(self, x, t, st, extra):
-        return self.pool(x)
+        return x if x is None or self.pool is None else self.pool(x)
 
     def extra_repr(self) -> str:
         return (f"name={self.name!r}, channels={self.out_channels}, size={self.size}, "

@@ -26,6 +26,7 @@ def _forms() -> list[str]:
 
 
 MODES = ("additive", "multiplicative")
+FILLS = ("rest", "silent")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,9 @@ class AreaConfig(Config):
     recurrence_bound: float | None = param(None, "number", lo=0, lo_open=True, hi=100, allow_none=True,
                                            doc="largest operator norm of the recurrence (None: unbounded)")
     train_tau: bool = param(False, "bool", doc="learn the time constant")
+    delay_fill: str = param("rest", "choice", choices=FILLS,
+                            doc="before a source first emits, a delayed read gives its initial output "
+                                "(rest) or nothing (silent: the term is left out, DynVision 0.1.0)")
 
     def validate(self) -> None:
         if self.recurrence_kernel % 2 == 0:
@@ -54,4 +58,4 @@ class AreaConfig(Config):
 
 AREA_FIELDS = tuple(AreaConfig.field_names())
 
-__all__ = ["AREA_FIELDS", "MODES", "AreaConfig"]
+__all__ = ["AREA_FIELDS", "FILLS", "MODES", "AreaConfig"]

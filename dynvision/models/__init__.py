@@ -4,6 +4,7 @@
 Families live one per file, registered with ``@register_model``: ``dyrcnn.py`` (DyRCNNx2/x4/x8)
 and the zoo of classic architectures run as dynamic systems, ``alexnet.py`` (AlexNet),
 ``resnet.py`` (ResNet18/34/50/101/152), ``cornet.py`` (CorNetRT) and ``cordsnet.py`` (CordsNet).
+``from_dynvision`` (``interop.py``) builds the model that reproduces a DynVision 0.1.0 DyRCNN.
 """
 
 from dynvision.models.base import ModelState, RecurrentModel, RunOutput
@@ -14,6 +15,7 @@ from dynvision.models.alexnet import AlexNet
 from dynvision.models.resnet import ResNet, ResNet18, ResNet34, ResNet50, ResNet101, ResNet152
 from dynvision.models.cornet import CorNetRT
 from dynvision.models.cordsnet import CordsNet
+from dynvision.models.interop import from_dynvision
 
 __all__ = [
     "MODELS",
@@ -35,6 +37,7 @@ __all__ = [
     "ResNet152",
     "RunOutput",
     "create_model",
+    "from_dynvision",
     "list_models",
     "list_presets",
     "register_model",

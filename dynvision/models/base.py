@@ -15,7 +15,10 @@ Everything is built in ``__init__``: the parameter count never changes in a forw
 
 While delays are still filling, an area reads its sources' *initial* output (zeros, or the
 steady state); the logits of the first ``sum of feedforward delays`` steps therefore reflect
-the resting network (with zero state: the classifier bias alone).
+the resting network (with zero state: the classifier bias alone). With
+``delay_fill="silent"`` (DynVision's convention, see :mod:`dynvision.layers.area`) sources
+emit nothing until their first input arrives, and the logits are zero while the top area is
+silent.
 """
 
 from __future__ import annotations
@@ -120,13 +123,17 @@ class InputStage(nn.Module):
         std: Luminance difference mapped to one.
         retina: Optional :class:`~dynvision.layers.retina.Retina`.
         gain: Optional :class:`~dynvision.layers.gain.AdaptiveGain` (stateful, per step).
+        normalize: ``False`` passes the stimulus on unchanged (DynVision's models take their
+            input as it comes; ``mean`` and ``std`` are then not used).
         delay_steps: Steps before a frame reaches the first area (the retina-to-V1 latency);
             the first area sees the grey background until then.
     """
 
     def __init__(self, channels: int, mean: float = BACKGROUND, std: float = 0.25,
-                 retina: Retina | None = None, gain: AdaptiveGain | None = None, delay_steps: int = 0):
+                 retina: Retina | None = None, gain: AdaptiveGain | None = None, normalize: bool = True,
+                 delay_steps: int = 0):
         super().__init__()
+        self.normalize = bool(normalize)
         self.register_buffer("mean", torch.full((1, channels, 1, 1), float(mean)), persistent=False)
         self.register_buffer("std", torch.full((1, channels, 1, 1), float(std)), persistent=False)
         self.retina, self.gain, self.delay_steps = retina, gain, int(delay_steps)
@@ -143,7 +150,8 @@ class InputStage(nn.Module):
         f = f.reshape(t * b, *f.shape[2:])
         if channels_last:
             f = f.contiguous(memory_format=torch.channels_last)
-        f = torch.addcmul(-self.mean / self.std, f, 1.0 / self.std)  # (f - mean) / std in one pass
+        if self.normalize:
+            f = torch.addcmul(-self.mean / self.std, f, 1.0 / self.std)  # (f - mean) / std in one pass
         if self.retina is not None:
             f = self.retina(f)
         return f.view(t, b, *f.shape[1:]) if not channels_last else f.unflatten(0, (t, b))
@@ -207,7 +215,8 @@ class RecurrentModel(nn.Module):
         return list(self.areas.keys())
 
     def wire(self, skip: Iterable[tuple[str, str]] = (), feedback: Iterable[tuple[str, str]] = (),
-             tsk: float = 0.0, tfb: float | None = None, feedback_mode: str = "additive") -> None:
+             tsk: float = 0.0, tfb: float | None = None, feedback_mode: str = "additive",
+             bias: bool = False, resample: str = "area") -> None:
         """Create skip (upwards) and feedback (downwards) connections between areas.
 
         Args:
@@ -217,6 +226,9 @@ class RecurrentModel(nn.Module):
             tfb: Feedback delay in ms (>= dt: the source has not run yet in the current step);
                 required when ``feedback`` is given.
             feedback_mode: ``"additive"`` or ``"multiplicative"`` (gain modulation).
+            bias: Whether the connections' 1 x 1 convolutions carry a bias.
+            resample: How a connection shrinks a larger source: ``"area"`` (averaging) or
+                ``"nearest"`` (DynVision's); enlarging is nearest-neighbour either way.
         """
         check_choice("feedback mode", feedback_mode, ("additive", "multiplicative"))
         names = self.area_names
@@ -234,7 +246,8 @@ class RecurrentModel(nn.Module):
                 s, t = self.areas[src], self.areas[tgt]
                 c_out, size_out = t.shape_at(kind)
                 self.connections.append(Connection(src, tgt, kind, s.out_channels, c_out, s.size, size_out,
-                                                   steps, mode="additive" if kind == "skip" else feedback_mode))
+                                                   steps, mode="additive" if kind == "skip" else feedback_mode,
+                                                   bias=bias, resample=resample))
                 s.history_length = max(s.history_length, steps + 1)
         self._finish_wiring(feedback_mode)
 
@@ -386,11 +399,22 @@ class RecurrentModel(nn.Module):
                     recs[name].append(value)
             self._advance(frames[k], t, state, areas)
         state.t += steps
-        logits = self.classifier(torch.stack(features, dim=1))
+        logits = self._logits(features, batch, x)
         if "logits" in out:
             logits = out["logits"].copy_(logits)
         recordings = {n: out[n] if n in out else torch.stack(recs[n], dim=1) for n in reducers}
         return RunOutput(logits, recordings, state)
+
+    def _logits(self, features: list, batch: int, like: torch.Tensor) -> torch.Tensor:
+        """The classifier on each step's features; zero where the top area emitted nothing
+        (``None``, only with ``delay_fill="silent"``), as in DynVision."""
+        if all(f is not None for f in features):
+            return self.classifier(torch.stack(features, dim=1))
+        present = [k for k, f in enumerate(features) if f is not None]
+        logits = like.new_zeros(batch, len(features), self.n_classes)
+        if present:
+            logits[:, present] = self.classifier(torch.stack([features[k] for k in present], dim=1)).to(logits.dtype)
+        return logits
 
     def _advance(self, frame: torch.Tensor, t: int, state: ModelState, areas: list[DynamicArea]) -> None:
         """One step ``t -> t + dt`` of every area under ``frame`` (shown over that step)."""
@@ -428,7 +452,10 @@ class RecurrentModel(nn.Module):
             return memo[kind][1]
         total = None
         for conn, src in conns:
-            term = conn(state.areas[src].history.read(t, conn.delay))
+            h = state.areas[src].history.read(t, conn.delay)
+            if h is None:  # nothing emitted yet (delay_fill="silent"): no term
+                continue
+            term = conn(h)
             total = term if total is None else total + term
         if memo is not None:
             memo[kind] = (t, total)
@@ -438,14 +465,15 @@ class RecurrentModel(nn.Module):
         """What the classifier sees at each step: the top area's output averaged over space.
 
         Args:
-            output: What the top area sent on in this step, ``(batch, C, H, W)``.
+            output: What the top area sent on in this step, ``(batch, C, H, W)``, or ``None``
+                while it has emitted nothing (``delay_fill="silent"``).
             state: The model state after this step (every area's ``v`` is current).
 
         Returns:
-            Features ``(batch, F)``; families override this (AlexNet flattens a 6 x 6 map,
-            CordsNet adds its two top areas).
+            Features ``(batch, F)`` (``None`` for ``None``); families override this (AlexNet
+            flattens a 6 x 6 map, CordsNet adds its two top areas).
         """
-        return output.mean(dim=(-2, -1))
+        return None if output is None else output.mean(dim=(-2, -1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(batch, time, classes)`` for a stimulus ``(batch, time, C, H, W)``."""

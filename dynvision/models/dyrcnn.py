@@ -26,6 +26,8 @@ from dynvision.layers.gain import AdaptiveGain
 from dynvision.layers.retina import Retina
 from dynvision.models._builder import AreaSpec, build_areas, scaled
 from dynvision.models.base import InputStage, RecurrentModel
+from dynvision.layers.config import FILLS
+from dynvision.layers.connections import RESAMPLE_MODES
 from dynvision.models.config import MODES, ModelConfig, _forms, _integrators, _recurrences, param
 from dynvision.models.registry import register_model
 from dynvision.validation import InvalidValueError
@@ -58,9 +60,17 @@ class DyRCNNConfig(ModelConfig):
     recurrence_kernel: int = param(3, "int", lo=1, hi=99, doc="kernel size of the recurrence (odd)")
     recurrence_bound: float | None = param(None, "number", lo=0, lo_open=True, hi=100, allow_none=True,
                                            doc="largest operator norm of each area's recurrence (None: unbounded)")
+    recurrence_bias: bool = param(False, "bool", doc="biases in the recurrent convolutions")
     skip: bool = param(True, "bool", doc="skip connections V1 -> V4 and V2 -> IT")
     feedback: bool = param(False, "bool", doc="feedback connections V4 -> V1 and IT -> V2")
     feedback_mode: str = param("additive", "choice", choices=MODES, doc="how feedback enters")
+    connection_bias: bool = param(False, "bool", doc="biases in the skip/feedback 1 x 1 convolutions")
+    connection_resample: str = param("area", "choice", choices=RESAMPLE_MODES,
+                                     doc="how skip connections shrink their source: area (average) or nearest")
+    delay_fill: str = param("rest", "choice", choices=FILLS,
+                            doc="before a source first emits, delayed reads give its initial output "
+                                "(rest) or nothing (silent: DynVision 0.1.0)")
+    normalize_input: bool = param(True, "bool", doc="map grey 0.5 to 0 and 0.25 to 1 (False: raw input, as DynVision)")
     dynamics: str = param("rate", "choice", choices=_forms, doc="dynamics form: rate, voltage or dynvision")
     integrator: str = param("etd2", "choice", choices=_integrators, doc="etd2 (2nd order), exponential or euler")
     activation: str = param("relu", "choice", choices=_activations, doc="activation phi")
@@ -94,10 +104,13 @@ class DyRCNN(RecurrentModel):
     Options (all in :class:`DyRCNNConfig`, times in ms; ``dt``, ``tau``, ``tff``... work too):
     ``n_classes``, ``input_dims``, ``dt_ms``, ``tau_ms`` (one number or ``{area: ms}``),
     ``tff_ms``, ``trc_ms``, ``tsk_ms``, ``tfb_ms``, the recurrence (type, target, mode, kernel,
-    bound), ``skip`` and ``feedback`` connections (``feedback_mode``), the dynamics form and
-    integrator, the activation, a norm, a retina front stage, an adaptive input gain,
-    per-area adaptation (divisive or subtractive) and divisive normalisation, ``train_tau``, ``bias``, ``width`` (channel multiplier) and a custom
-    operation order. ``DyRCNNConfig.describe()`` lists them with their defaults.
+    bound, bias), ``skip`` and ``feedback`` connections (``feedback_mode``, bias, resampling),
+    the dynamics form and integrator, what delayed reads give before their source first emits
+    (``delay_fill``), input normalisation and delay (``tin_ms``), the activation, a norm, a retina
+    front stage, an adaptive input gain, per-area adaptation (divisive or subtractive) and
+    divisive normalisation, ``train_tau``, ``bias``, ``width`` (channel multiplier) and a custom
+    operation order. ``DyRCNNConfig.describe()`` lists them with their defaults;
+    ``dynvision.models.from_dynvision`` sets the DynVision 0.1.0 ones.
     """
 
     config_class = DyRCNNConfig
@@ -111,14 +124,15 @@ class DyRCNN(RecurrentModel):
         _, channels, h, w = self.input_dims
         front = Retina(channels) if c.retina else None
         gain = AdaptiveGain(c.input_gain, c.tau_gain_ms, c.dt_ms, c.gain_mode) if c.input_gain > 0 else None
-        self.input_stage = InputStage(channels, retina=front, gain=gain,
+        self.input_stage = InputStage(channels, retina=front, gain=gain, normalize=c.normalize_input,
                                       delay_steps=delay_steps(c.tin_ms, c.dt_ms, "tin_ms"))
         specs = [AreaSpec(s.name, scaled(s.channels, c.width), s.kernel, s.stride, s.pool,
                           None if s.mid_channels is None else scaled(s.mid_channels, c.width), s.stride2)
                  for s in self.specs]
         self.areas = build_areas(specs, self.input_stage.out_channels, (h, w), c)
         self.wire(self.skips if c.skip else (), self.feedbacks if c.feedback else (), tsk=c.tsk_ms,
-                  tfb=c.tfb_ms, feedback_mode=c.feedback_mode)
+                  tfb=c.tfb_ms, feedback_mode=c.feedback_mode, bias=c.connection_bias,
+                  resample=c.connection_resample)
         top = specs[-1].channels
         self.classifier = nn.Linear(top, c.n_classes)
         nn.init.trunc_normal_(self.classifier.weight, std=0.01)

@@ -134,3 +134,44 @@ def test_learned_tau_stays_positive_and_gets_gradients():
     out.sum().backward()
     assert area.log_tau.grad is not None
     assert math.isclose(float(area.tau.detach()), 5.0, rel_tol=1e-6)
+
+
+# --- delay_fill: what a delayed read gives before its source first emitted --------------------
+def biased_area(fill, trc=1.0, bias=0.5):
+    """A 1-unit area with a self recurrence whose only drive is its recurrent bias."""
+    conv = nn.Conv2d(1, 1, 1, bias=False)
+    nn.init.zeros_(conv.weight)
+    area = DynamicArea("A", conv, in_channels=1, out_channels=1, in_size=(1, 1), size=(1, 1),
+                       operations=default_operations("dynvision"), recurrence_type="self", recurrence_bias=True,
+                       dt=1.0, tau=4.0, trc=trc, dynamics="dynvision", activation=make_activation("relu"),
+                       delay_fill=fill)
+    with torch.no_grad():
+        area.recurrence.weight.zero_()
+        area.recurrence.bias.fill_(bias)
+    return area
+
+
+@pytest.mark.parametrize("trc", [1.0, 3.0])
+def test_silent_fill_leaves_the_recurrent_bias_out_until_the_first_read_of_a_real_output(trc):
+    # r <- relu(r + dt/tau (b - r)) once the recurrence reads a real output (from step trc/dt on);
+    # before that its term is absent (DynVision): r stays 0. With "rest" it reads the zeros at once.
+    a, b, n = 1.0 / 4.0, 0.5, 8
+    r_silent, _ = drive(biased_area("silent", trc, b), [0.0] * n)
+    r_rest, _ = drive(biased_area("rest", trc, b), [0.0] * n)
+    first = int(trc)
+    expected_rest = [b * (1 - (1 - a) ** (k + 1)) for k in range(n)]
+    expected_silent = [0.0] * first + [b * (1 - (1 - a) ** (k + 1)) for k in range(n - first)]
+    np.testing.assert_allclose(r_rest, expected_rest, rtol=1e-6)
+    np.testing.assert_allclose(r_silent, expected_silent, rtol=1e-6, atol=0)
+
+
+def test_silent_area_without_input_stays_and_emits_nothing():
+    area = biased_area("silent")
+    area.prepare()
+    state = area.initial_state(1)
+    with torch.no_grad():
+        out = area.step(None, 0, state)  # no input, no recurrent output yet: no term at all
+    assert out is None and state.history.read(1, 1) is None
+    assert float(state.v) == 0.0 and float(state.recorded) == 0.0
+    with pytest.raises(ValueError, match="unknown delay_fill 'hold'; valid delay_fills: 'rest', 'silent'"):
+        biased_area("hold")

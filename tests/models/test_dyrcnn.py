@@ -171,3 +171,39 @@ def test_config_records_every_argument():
     assert model.config["tau_ms"] == model.config["tau"] == 7.0 and model.config["input_dims"] == (5, 1, 16, 16)
     assert "recurrence_type" in model.config
     assert model.config.to_dict()["input_dims"] == [5, 1, 16, 16]
+
+
+# --- the options that reproduce DynVision 0.1.0 (see dynvision.models.interop) -----------------
+def test_raw_input_option_skips_the_normalisation():
+    torch.manual_seed(0)
+    kw = dict(n_classes=3, input_dims=(2, 1, 8, 8), width=0.25, dynamics="dynvision", recurrence_type="none",
+              skip=False)
+    x = torch.rand(1, 2, 1, 8, 8)
+    for normalize, frame in ((True, (x[:, 0] - 0.5) / 0.25), (False, x[:, 0])):
+        model = DyRCNNx2(normalize_input=normalize, **kw)
+        v1 = model.run(x, record=["V1"]).recordings["V1"][:, 1]  # after the first frame
+        area = model.areas["V1"]
+        expected = torch.relu(area.dt / float(area.tau) * area.conv(frame))
+        torch.testing.assert_close(v1, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_silent_fill_gives_zero_logits_until_the_top_area_emits():
+    torch.manual_seed(0)
+    kw = dict(n_classes=3, input_dims=(6, 1, 8, 8), width=0.25, dynamics="dynvision", tff=4, trc=2,
+              recurrence_bias=True, skip=False)
+    x = torch.rand(2, 6, 1, 8, 8)
+    silent = DyRCNNx2(delay_fill="silent", **kw)
+    rest = DyRCNNx2(delay_fill="rest", **kw)
+    rest.load_state_dict(silent.state_dict())
+    with torch.no_grad():
+        for m in (silent, rest):
+            m.classifier.bias.fill_(0.3)
+            m.areas["V2"].conv.bias.fill_(0.2)
+        out_s, out_r = silent.run(x, record=["V2"]), rest.run(x, record=["V2"])
+    # V2 first gets V1's output after tff = 2 steps: silent before (its biases act only then)
+    v2_s = out_s.recordings["V2"].abs().sum(dim=(-3, -2, -1))  # (batch, time)
+    assert torch.all(v2_s[:, :3] == 0) and torch.all(v2_s[:, 3] > 0)
+    assert torch.all(out_r.recordings["V2"][:, 1] > 0)
+    # the top area (V2) emits after another tff: logits are exactly zero until then, not the bias
+    assert torch.all(out_s.logits[:, :5] == 0) and torch.all(out_s.logits[:, 5] != 0)
+    torch.testing.assert_close(out_r.logits[:, 0], torch.full((2, 3), 0.3))
