@@ -28,7 +28,7 @@ normalisation ``(x - 0.5) / 0.25``):
 - outputs at index ``k`` are the state at ``t_k``, before frame ``k`` acts.
 
 Supported: DyRCNNx2/DyRCNNx4 with ReLU or identity activations, every recurrence type (with
-``recurrence_bound`` by the exact operator norm), skip and feedback connections in both modes,
+``recurrence_bound`` by the exact operator norm, excitatory or of any sign), skip and feedback connections in both modes,
 input gain and per-area adaptation; no retina, norm, custom operation orders or two-stage areas.
 
 Example:
@@ -102,6 +102,23 @@ def _sheet_matrix(weights: torch.Tensor, channels: int, size, kernel: int) -> to
                 if source is not None:
                     m[target, source] += weights[rank[dy * dy + dx * dx]]
     return m
+
+
+class _Weights(dict):
+    """A state dict that also answers ``...weight`` for excitatory (``|v|``-parametrised) weights."""
+
+    def __missing__(self, key):
+        if key.endswith("weight"):
+            stored = key[: -len("weight")] + "parametrizations.weight.original"
+            if stored in self:
+                return self[stored].abs()
+        raise KeyError(key)
+
+    def get(self, key, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
 
 
 class _Recurrence:
@@ -215,7 +232,7 @@ def reference_run(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch
     changed = [k for k, default in dynvision_style.items() if cfg.get(k, default) != default]
     if changed:  # DynVision 0.1.0's conventions are checked against DynVision itself (test_interop)
         raise NotImplementedError(f"reference_run does not cover {changed}")
-    sd = {k: v.detach().to(torch.float64) for k, v in model.state_dict().items()}
+    sd = _Weights({k: v.detach().to(torch.float64) for k, v in model.state_dict().items()})
     dt = float(cfg["dt_ms"])
     form, integrator = cfg["dynamics"], cfg["integrator"]
     phi = _phi(cfg["activation"])

@@ -165,7 +165,7 @@ class DynamicArea(nn.Module):
         rec_channels = {"input": in_channels, "middle": mid_channels, "output": out_channels}[self.recurrence_target]
         self.recurrence = make_recurrence(c.recurrence_type, out_channels, rec_channels,
                                           kernel_size=c.recurrence_kernel, size=self.size, bias=c.recurrence_bias,
-                                          init_scale=c.recurrence_init)
+                                          init_scale=c.recurrence_init, sign=c.recurrence_sign)
         self.has_recurrence = not self.recurrence.is_none and "recurrence" in self.operations
         self.trc_steps = max(1, delay_steps(trc, dt, "trc_ms", minimum=int(self.has_recurrence)))
         self.rec_size = {"input": self.in_size, "middle": self.mid_size, "output": self.size}[self.recurrence_target]

@@ -44,6 +44,8 @@ class AreaConfig(Config):
     recurrence_mode: str = param("additive", "choice", choices=MODES, doc="how the recurrent term enters")
     recurrence_bias: bool = param(False, "bool", doc="recurrent convolutions carry a bias")
     recurrence_init: float = param(0.5, "number", lo=0, hi=100, doc="scale of the initial recurrent weights")
+    recurrence_sign: str = param("any", "choice", choices=("any", "excitatory"),
+                                 doc="any, or excitatory (recurrent weights kept non-negative)")
     recurrence_bound: float | None = param(None, "number", lo=0, lo_open=True, hi=100, allow_none=True,
                                            doc="largest operator norm of the recurrence (None: unbounded)")
     train_tau: bool = param(False, "bool", doc="learn the time constant")

@@ -211,11 +211,38 @@ class LocalDepthwiseRecurrence(Recurrence):
         return self.depthwise(self.lateral(h))
 
 
-def make_recurrence(kind: str, in_channels: int, out_channels: int, **kwargs) -> Recurrence:
-    """Build the recurrence type registered as ``kind`` (``RECURRENCES.list()`` lists them)."""
+SIGNS = ("any", "excitatory")
+
+
+class NonNegative(nn.Module):
+    """Parametrisation ``w = |v|``: connections that can only excite."""
+
+    def forward(self, v: torch.Tensor) -> torch.Tensor:
+        return v.abs()
+
+    def right_inverse(self, w: torch.Tensor) -> torch.Tensor:
+        return w.abs()
+
+
+def make_recurrence(kind: str, in_channels: int, out_channels: int, sign: str = "any", **kwargs) -> Recurrence:
+    """Build the recurrence type registered as ``kind`` (``RECURRENCES.list()`` lists them).
+
+    Args:
+        sign: ``"any"`` (weights of either sign) or ``"excitatory"`` (every weight is kept
+            non-negative by the parametrisation ``w = |v|``; biases keep any sign).
+    """
+    from torch.nn.utils import parametrize
+
+    if sign not in SIGNS:
+        raise ValueError(f"unknown recurrence sign {sign!r}; valid signs: {', '.join(map(repr, SIGNS))}")
     cls = RECURRENCES.get(kind)
     check_kwargs(f"recurrence type {kind!r}", kwargs, cls.__init__)
-    return cls(in_channels, out_channels, **kwargs)
+    rec = cls(in_channels, out_channels, **kwargs)
+    if sign == "excitatory":
+        for module in list(rec.modules()):
+            if isinstance(getattr(module, "weight", None), nn.Parameter):
+                parametrize.register_parametrization(module, "weight", NonNegative())
+    return rec
 
 
 def expected_parameters(kind: str, c_in: int, c_out: int, k: int) -> int:
@@ -247,4 +274,4 @@ def combine(mode: str):
     raise ValueError(f"unknown combination mode {mode!r}; valid modes: 'additive', 'multiplicative'")
 
 
-__all__ = ["RECURRENCES", "Recurrence", "make_recurrence", "expected_parameters", "combine"]
+__all__ = ["RECURRENCES", "SIGNS", "NonNegative", "Recurrence", "make_recurrence", "expected_parameters", "combine"]

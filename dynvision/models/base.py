@@ -31,6 +31,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 from dynvision.conventions import BACKGROUND, jsonable  # noqa: F401  (BACKGROUND re-exported)
 from dynvision.dynamics import delay_steps
@@ -388,16 +389,17 @@ class RecurrentModel(nn.Module):
         if state.features is None:
             state.features = self.readout(areas[-1].output_at(state.areas[-1], state.t - 1), state)
         features, recs = [], {name: [] for name in reducers if name not in out}
-        for k in range(steps):
-            t = state.t + k
-            features.append(state.features)  # the state at t_k, before frame k acts
-            for name, reduce in reducers.items():
-                value = reduce(state.areas[index[name]].recorded)
-                if name in out:
-                    out[name][:, k].copy_(value)
-                else:
-                    recs[name].append(value)
-            self._advance(frames[k], t, state, areas)
+        with parametrize.cached():  # parametrised weights (excitatory recurrence): once per run
+            for k in range(steps):
+                t = state.t + k
+                features.append(state.features)  # the state at t_k, before frame k acts
+                for name, reduce in reducers.items():
+                    value = reduce(state.areas[index[name]].recorded)
+                    if name in out:
+                        out[name][:, k].copy_(value)
+                    else:
+                        recs[name].append(value)
+                self._advance(frames[k], t, state, areas)
         state.t += steps
         logits = self._logits(features, batch, x)
         if "logits" in out:

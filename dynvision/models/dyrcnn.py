@@ -58,6 +58,8 @@ class DyRCNNConfig(ModelConfig):
                                    doc="where the recurrent term enters (middle: two-stage areas)")
     recurrence_mode: str = param("additive", "choice", choices=MODES, doc="how the recurrent term enters")
     recurrence_kernel: int = param(3, "int", lo=1, hi=99, doc="kernel size of the recurrence (odd)")
+    recurrence_sign: str = param("any", "choice", choices=("any", "excitatory"),
+                                 doc="any, or excitatory (recurrent weights kept non-negative)")
     recurrence_bound: float | None = param(None, "number", lo=0, lo_open=True, hi=100, allow_none=True,
                                            doc="largest operator norm of each area's recurrence (None: unbounded)")
     recurrence_bias: bool = param(False, "bool", doc="biases in the recurrent convolutions")

@@ -100,3 +100,19 @@ def test_local_roundtrip_to_sheet():
     lat = LocalLateral(5, (4, 3), kernel_size=3)
     x = torch.randn(2, 5, 4, 3)
     torch.testing.assert_close(lat.from_sheet(lat.to_sheet(x)), x)
+
+
+@pytest.mark.parametrize("kind", ["self", "full", "depthpointwise", "local"])
+def test_excitatory_recurrence_keeps_every_weight_non_negative_through_training(kind):
+    from dynvision.layers.recurrence import make_recurrence
+
+    rec = make_recurrence(kind, 4, 4, kernel_size=3, size=(6, 6), sign="excitatory")
+    opt = torch.optim.SGD(rec.parameters(), lr=10.0)
+    for _ in range(3):  # large steps that would push weights negative
+        opt.zero_grad()
+        rec(torch.rand(2, 4, 6, 6)).sum().backward()
+        opt.step()
+    weights = [m.weight for m in rec.modules() if hasattr(m, "parametrizations")]
+    assert weights and all(bool((w >= 0).all()) for w in weights)
+    with pytest.raises(ValueError, match="unknown recurrence sign 'inhibitory'"):
+        make_recurrence(kind, 4, 4, kernel_size=3, size=(6, 6), sign="inhibitory")

@@ -29,6 +29,8 @@ CASES = [
     dict(recurrence_bound=0.5, recurrence_type="self"),
     dict(normalization=2.0, tau_normalization_ms=6.0, adaptation=0.5, adaptation_mode="subtractive", tff=2.0),
     dict(normalization=1.0, integrator="exponential", feedback=True, tfb=4.0, skip=False),
+    dict(recurrence_sign="excitatory", recurrence_type="depthpointwise", recurrence_bound=0.8),
+    dict(recurrence_sign="excitatory", recurrence_type="self", normalization=1.0),
 ]
 
 
