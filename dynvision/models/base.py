@@ -24,6 +24,7 @@ silent.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import warnings
 from dataclasses import dataclass, field
@@ -162,7 +163,8 @@ class RecurrentModel(nn.Module):
     """Base class of all dynvision models (see the module docstring for the contract).
 
     A family declares ``config_class`` (a :class:`~dynvision.models.config.ModelConfig`) and
-    builds from ``self.config`` in ``__init__``: ``self.input_stage``, ``self.areas`` (ordered
+    builds from ``self.config`` in ``__init__`` (after which the model is put in the fast
+    channels-last layout): ``self.input_stage``, ``self.areas`` (ordered
     ``nn.ModuleDict``), :meth:`wire` for skip/feedback connections, ``self.classifier``. Models
     are built from keyword arguments (``DyRCNNx4(tau=5, dt=2)``, times in ms, bare spellings
     accepted) or from a configuration (``DyRCNNx4(config)``), optionally with changes.
@@ -181,8 +183,32 @@ class RecurrentModel(nn.Module):
                                     annotation=f.type) for f in dataclasses.fields(cls.config_class)]
         cls.__signature__ = inspect.Signature(params)
         if "__init__" in cls.__dict__:
+            init = cls.__init__
+
+            @functools.wraps(init)
+            def build(self, *args, **kwargs):
+                outermost = not self.__dict__.get("_building", False)
+                self.__dict__["_building"] = True
+                try:
+                    init(self, *args, **kwargs)
+                finally:
+                    if outermost:
+                        self.__dict__["_building"] = False
+                if outermost:
+                    self._built()
+
             self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
-            cls.__init__.__signature__ = inspect.Signature([self_param, *params])
+            build.__signature__ = inspect.Signature([self_param, *params])
+            cls.__init__ = build
+
+    def _built(self) -> None:
+        """Runs once after the outermost constructor: the model is put in channels-last layout.
+
+        Channels-last is the fast layout for CPU (oneDNN) and GPU (cuDNN) convolutions; frames
+        and states follow the weights' layout, so nothing converts layouts inside the time loop.
+        ``model.to(memory_format=torch.contiguous_format)`` switches back.
+        """
+        self.to(memory_format=torch.channels_last)
 
     def __init__(self, config: ModelConfig | None = None, /, **kwargs):
         super().__init__()
