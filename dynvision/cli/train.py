@@ -190,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
             raise FileExistsError(f"--save-pretrained {args.save_pretrained}: {saved_folder} already holds a model; "
                                   f"pass --overwrite to replace it, or choose another name")
     limit = opts.pop("limit_batches")
-    limits = {"limit_train_batches": limit, "limit_val_batches": limit} if limit else {}
+    limits = {"limit_train_batches": limit, "limit_val_batches": limit} if limit is not None else {}
     model: Any = args.model if source.kind == "registered" else load_model(args.model, **model_kwargs)
     from dynvision.training.api import train
     from dynvision.validation import InvalidValueError
