@@ -58,7 +58,10 @@ def run(args: argparse.Namespace) -> int:
         source = describe_model(args.model)
         stored = dict(source.kwargs)
         print(f"arguments of {source.label} ({source.model}); set with --set KEY=VALUE:")
-        for name, param in model_arguments(source.model).items():
-            value = stored.get(name, param.default)
+        arguments = model_arguments(source.model)
+        for name, param in arguments.items():
+            if f"{name}_ms" in arguments:  # a bare alias of a time in ms: listed once, under its _ms name
+                continue
+            value = stored.get(name, stored.get(name[:-3], param.default) if name.endswith("_ms") else param.default)
             print(f"  {name:20s} = {value!r:24s} {type_words(param.annotation)}")
     return 0

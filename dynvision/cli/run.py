@@ -310,7 +310,7 @@ def check_existing(folder: Path, spec: Mapping[str, Any], models: Mapping[str, A
         differences.insert(0, f"models {', '.join(before['models'])} -> {', '.join(current['models'])}")
     configs = {k: jsonable(config_dict(m)) for k, m in models.items()}
     for label, config in (stored.get("models") or {}).items():
-        if label in configs and jsonable(config) != configs[label]:
+        if label in configs and isinstance(config, dict) and jsonable(config) != configs[label]:
             differences.append(f"configuration of model {label}")
     if differences:
         raise FileExistsError(f"{folder} holds the results of a different run ({'; '.join(differences)}); pass "
