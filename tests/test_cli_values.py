@@ -117,12 +117,13 @@ def _notebook(path, source: str):
 
 def test_notebook_parameters_are_typed_by_their_defaults(tmp_path):
     nb = _notebook(tmp_path / "nb.ipynb", 'model = "m"  # which model\nn = 4\nxs = [0.1, 1]\nfast = False\n'
-                                          'kw = {}\nother = None\nexpr = list(range(3))\n')
+                                          'kw = {}\nother = None\nexpr = list(range(3))\ncolour = "#f00"  # red\n')
     params = notebook_parameter_types(nb)
     assert params["model"].annotation is str and params["model"].doc == "which model"
     assert params["n"].annotation == int | float  # a whole-number default takes any number
     assert params["xs"].annotation == list[float] and params["fast"].annotation is bool
     assert params["kw"].annotation is dict and params["other"].annotation is None and params["expr"].annotation is None
+    assert params["expr"].source == "list(range(3))" and params["colour"].doc == "red"
     assert coerce("xs", "0.5", params["xs"].annotation) == [0.5]
     assert coerce("model", "3", params["model"].annotation) == "3"
 

@@ -130,5 +130,5 @@ def run_params(args: argparse.Namespace) -> int:
     from dynvision.cli.params import notebook_parameter_types
 
     for name, param in notebook_parameter_types(args.notebook).items():
-        print(f"{name} = {param.default!r}" + (f"  # {param.doc}" if param.doc else ""))
+        print(f"{name} = {param.source or repr(param.default)}" + (f"  # {param.doc}" if param.doc else ""))
     return 0

@@ -31,12 +31,14 @@ __all__ = ["Param", "closest", "experiment_parameters", "function_parameters", "
 
 @dataclass(frozen=True)
 class Param:
-    """One parameter: its name, type annotation (``None``: untyped), default and description."""
+    """One parameter: its name, type annotation (``None``: untyped), default, description and the
+    default's source text (for notebook parameters)."""
 
     name: str
     annotation: Any = None
     default: Any = None
     doc: str = ""
+    source: str = ""
 
 
 def function_parameters(fn: Callable) -> dict[str, Param]:
@@ -134,8 +136,9 @@ def notebook_parameter_types(notebook: str | Path) -> dict[str, Param]:
     if cell is None:
         raise ValueError(f"notebook {path.name!r} has no cell tagged 'parameters' (values cannot be injected)")
     lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in cell.source.splitlines()]
+    code = "\n".join(lines)
     try:
-        tree = ast.parse("\n".join(lines))
+        tree = ast.parse(code)
     except SyntaxError as err:
         raise ValueError(f"the parameters cell of notebook {path.name!r} has a syntax error at line "
                          f"{err.lineno}: {err.msg}") from None
@@ -150,11 +153,13 @@ def notebook_parameter_types(notebook: str | Path) -> dict[str, Param]:
                 default = ast.literal_eval(stmt.value)
             except (ValueError, SyntaxError, TypeError):
                 default = None  # an expression: untyped
-            comment = lines[stmt.lineno - 1].partition("#")[2].strip() if stmt.lineno <= len(lines) else ""
+            rest = lines[stmt.end_lineno - 1][stmt.end_col_offset:] if stmt.end_lineno <= len(lines) else ""
+            comment = rest.partition("#")[2].strip()  # after the value, so '#' inside a string is kept
             annotation = type_of_value(default)
             if annotation is int:  # a whole-number default does not forbid other numbers
                 annotation = int | float
-            out[target.id] = Param(target.id, annotation, default, comment)
+            out[target.id] = Param(target.id, annotation, default, comment,
+                                   ast.get_source_segment(code, stmt.value) or "")
     return out
 
 
