@@ -40,9 +40,17 @@ def unknown_name_message(kind: str, name: Any, valid: Iterable[str]) -> str:
 
 
 def check_choice(kind: str, value: Any, valid: Iterable[Any]) -> Any:
-    """Return ``value`` if it is one of ``valid``, else raise :class:`UnknownNameError`."""
+    """Return ``value`` if it is one of ``valid``, else raise :class:`UnknownNameError`.
+
+    ``kind`` is a noun ("integrator") or a parameter name ("recurrence_type"); for a parameter
+    name the message lists the "valid choices".
+    """
     valid = list(valid)
     if value not in valid:
+        if "_" in kind and " " not in kind:  # a parameter's name, not a noun
+            msg = unknown_name_message(kind, value, [str(v) for v in valid])
+            msg = msg.replace(f"valid {kind}s:", "valid choices:", 1)
+            raise UnknownNameError(msg)
         raise UnknownNameError(unknown_name_message(kind, value, [str(v) for v in valid]))
     return value
 

@@ -1,4 +1,4 @@
-"""Train dynvision's default pretrained model and save it to data/pretrained/<name>/.
+"""Train dynvision's default pretrained model and save it to dynvision/pretrained/<name>/ (package data).
 
 The default model is a narrow DyRCNNx4 (width 0.25, ~74k parameters, ~0.3 MB) with full
 recurrence (its gain bounded at 0.9: stable dynamics) and a divisive adaptive input gain
@@ -8,14 +8,15 @@ onset, plus a small activity penalty. It is meant to reach >= 90 % test accuracy
 within 15 minutes on 2 CPU cores.
 
 Usage (from the repository root):
-    python scripts/train_default.py                       # full run -> data/pretrained/dyrcnnx4-digits
+    python scripts/train_default.py                       # full run -> dynvision/pretrained/dyrcnnx4-digits
     python scripts/train_default.py --epochs 1 --limit-batches 3 --root /tmp/check --out /tmp/check/run
 
 Equivalent command line:
     dynvision train --model DyRCNNx4 --data digits --set width=0.25 --set "input_dims=[50, 1, 16, 16]" \\
         --set tff=2 --set trc=4 --set recurrence_bound=0.9 --set input_gain=1 --set tau_gain=100 \\
         --data-option size=16 --t-pre 40 --reaction-time 10 --activity-weight 0.01 --epochs 20 --lr 3e-3 \\
-        --gradient-clip 1 --threads 1 --out results/pretrained-default --save-pretrained dyrcnnx4-digits
+        --gradient-clip 1 --threads 1 --out results/pretrained-default --save-pretrained dyrcnnx4-digits \\
+        --pretrained-root dynvision
 """
 
 from __future__ import annotations
@@ -46,20 +47,23 @@ def main(argv: list[str] | None = None) -> int:
                         help="torch CPU threads (default: 1; on a busy machine 2 threads can be 10x slower)")
     parser.add_argument("--limit-batches", type=int, default=None, help="batches per epoch (quick checks)")
     parser.add_argument("--out", type=Path, default=Path("results/pretrained-default"), help="run folder")
-    parser.add_argument("--root", type=Path, default=None,
-                        help="data root to save into (default: $DYNVISION_DATA or the repository's data/)")
+    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[1] / "dynvision",
+                        help="data root to save into (default: the package, dynvision/pretrained/<name>)")
     parser.add_argument("--name", default=NAME, help=f"pretrained name (default: {NAME})")
     parser.add_argument("--min-accuracy", type=float, default=0.0,
                         help="refuse to save if the test accuracy (acc_valid) is lower")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="change a model argument of the recipe (e.g. recurrence_type=self for a variant)")
     args = parser.parse_args(argv)
-    from dynvision.cli import parse_value
+    from dynvision.cli.params import model_arguments
+    from dynvision.cli.values import coerce
 
     model_kwargs = dict(MODEL_KWARGS)
+    arguments = model_arguments(MODEL)
     for item in args.set:
         key, _, value = item.partition("=")
-        model_kwargs[key.strip()] = parse_value(value)
+        param = arguments.get(key.strip())
+        model_kwargs[key.strip()] = coerce(key.strip(), value, param.annotation if param else None)
 
     from dynvision.models.pretrained import save_pretrained
     from dynvision.training import train

@@ -11,28 +11,35 @@ Example:
     ['contrast', 'duration', 'interval', 'response']
 """
 
-from dynvision.experiments.library import EXPERIMENTS, Contrast, Duration, Interval, Response
-from dynvision.experiments.runner import (
-    DEFAULT_MODEL,
-    ExperimentResult,
-    build_model,
-    list_experiments,
-    resolve_models,
-    run_experiment,
-)
-from dynvision.experiments.spec import ExperimentSpec
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_MODEL",
-    "EXPERIMENTS",
-    "Contrast",
-    "Duration",
-    "ExperimentResult",
-    "ExperimentSpec",
-    "Interval",
-    "Response",
-    "build_model",
-    "list_experiments",
-    "resolve_models",
-    "run_experiment",
-]
+import importlib
+
+# Names load on first use, so the specs (``dynvision.experiments.library``) can be read
+# without importing torch (``dynvision run --help`` lists every parameter instantly).
+_LAZY = {
+    "EXPERIMENTS": "dynvision.experiments.library",
+    "Contrast": "dynvision.experiments.library",
+    "Duration": "dynvision.experiments.library",
+    "Interval": "dynvision.experiments.library",
+    "Response": "dynvision.experiments.library",
+    "ExperimentSpec": "dynvision.experiments.spec",
+    "DEFAULT_MODEL": "dynvision.experiments.runner",
+    "ExperimentResult": "dynvision.experiments.runner",
+    "build_model": "dynvision.experiments.runner",
+    "list_experiments": "dynvision.experiments.runner",
+    "resolve_models": "dynvision.experiments.runner",
+    "run_experiment": "dynvision.experiments.runner",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'dynvision.experiments' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

@@ -30,8 +30,7 @@ import xarray as xr
 from dynvision.experiments.library import EXPERIMENTS
 from dynvision.experiments.spec import ExperimentSpec
 from dynvision.io.schema import zarr_safe
-from dynvision.models.base import RecurrentModel
-from dynvision.registry import UnknownNameError, unknown_name_message
+from dynvision.models.base import RecurrentModel, config_dict
 
 DEFAULT_MODEL = "dyrcnnx4-digits"
 """The shipped pretrained model experiments use when no model is given."""
@@ -43,33 +42,23 @@ def list_experiments() -> list[str]:
 
 
 def build_model(model: str | RecurrentModel, seed: int = 0, **kwargs: Any) -> RecurrentModel:
-    """A model from an instance, a registered name or a shipped pretrained name.
+    """A model from an instance, a registered or pretrained name, a checkpoint or a training folder.
 
     Untrained models are initialised from ``seed`` (without touching the global random state),
     so the same command builds the same model and a rerun can reuse its stored activations.
+    See :func:`dynvision.models.load_model`, which this calls.
     """
-    import torch
+    from dynvision.models import load_model
 
-    from dynvision.models import create_model, list_models
-    from dynvision.models.pretrained import list_pretrained, load_pretrained
-
-    if isinstance(model, RecurrentModel):
-        if kwargs:
-            raise ValueError(f"model arguments {sorted(kwargs)} need a model name, not a built model")
-        return model
-    if model in list_pretrained():
-        return load_pretrained(model, **kwargs)
-    if model in list_models():
-        with torch.random.fork_rng():
-            torch.manual_seed(seed)
-            return create_model(model, **kwargs)
-    raise UnknownNameError(unknown_name_message("model", model, list_models() + list_pretrained()))
+    return load_model(model, seed=seed, **kwargs)
 
 
 def _label(model: str | RecurrentModel) -> str:
     if isinstance(model, RecurrentModel):
         return getattr(model, "pretrained_name", None) or getattr(model, "registry_name", type(model).__name__)
-    return str(model)
+    from dynvision.models import describe_model
+
+    return describe_model(model).label  # a checkpoint is named after its run folder, not its path
 
 
 def resolve_models(model=None, model_kwargs: Mapping[str, Any] | None = None,
@@ -90,13 +79,15 @@ def resolve_models(model=None, model_kwargs: Mapping[str, Any] | None = None,
     if isinstance(model, (list, tuple)):
         out: dict[str, RecurrentModel] = {}
         for m in model:
-            label = _label(m)
+            built = build_model(m, seed, **model_kwargs)
+            label = _label(built)  # says what was changed: dyrcnnx4-digits[tau=10.0]
             label = label if label not in out else f"{label}-{len(out)}"
-            out[label] = build_model(m, seed, **model_kwargs)
+            out[label] = built
         return out
     base = DEFAULT_MODEL if model is None else model
     if not compare:
-        return {_label(base): build_model(base, seed, **model_kwargs)}
+        built = build_model(base, seed, **model_kwargs)
+        return {_label(built): built}
     keys = list(compare)
     out = {}
     for values in itertools.product(*(compare[k] for k in keys)):
@@ -168,7 +159,7 @@ class ExperimentResult:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         info = {"spec": self.spec.asdict(),
-                "models": {k: getattr(m, "config", {}) for k, m in self.models.items()}}
+                "models": {k: config_dict(m) for k, m in self.models.items()}}
         (path / "spec.json").write_text(json.dumps(info, indent=2, default=repr))
         nodes = {"/responses": self.responses.to_dataset(name="response"), "/metrics": self.metrics}
         if self.classifier is not None:

@@ -1,6 +1,7 @@
 """Models: every family follows the contract of :mod:`dynvision.models.base`.
 
-``create_model(name, **kwargs)`` builds any registered model; ``list_models()`` lists them.
+``create_model(name, **kwargs)`` builds any registered model; ``list_models()`` lists them;
+``load_model(source)`` also takes pretrained names, training checkpoints and folders.
 Families live one per file, registered with ``@register_model``: ``dyrcnn.py`` (DyRCNNx2/x4/x8)
 and the zoo of classic architectures run as dynamic systems, ``alexnet.py`` (AlexNet),
 ``resnet.py`` (ResNet18/34/50/101/152), ``cornet.py`` (CorNetRT) and ``cordsnet.py`` (CordsNet).
@@ -16,6 +17,7 @@ from dynvision.models.resnet import ResNet, ResNet18, ResNet34, ResNet50, ResNet
 from dynvision.models.cornet import CorNetRT
 from dynvision.models.cordsnet import CordsNet
 from dynvision.models.interop import from_dynvision
+from dynvision.models.sources import describe_model, load_model
 
 __all__ = [
     "MODELS",
@@ -37,8 +39,10 @@ __all__ = [
     "ResNet152",
     "RunOutput",
     "create_model",
+    "describe_model",
     "from_dynvision",
     "list_models",
     "list_presets",
+    "load_model",
     "register_model",
 ]

@@ -1,15 +1,24 @@
-"""Shipped, trained models: ``load_pretrained(name)``, ``list_pretrained()``, ``save_pretrained``.
+"""Shipped and saved trained models: ``load_pretrained(name)``, ``list_pretrained()``, ``save_pretrained``.
 
-A pretrained model is a folder ``<data root>/pretrained/<name>/`` holding
+A pretrained model is a folder ``<root>/pretrained/<name>/`` holding
 
 - ``model.pt``: the ``state_dict`` (float32 tensors, read with ``weights_only=True``);
 - ``config.json``: ``{"model": registry name, "kwargs": {...all constructor arguments...},
   "dynvision_version": ..., "training": {...how it was trained...}}``;
 - ``metrics.json``: its test scores (e.g. ``acc_valid``, ``acc_last``).
 
-The data root is ``$DYNVISION_DATA`` when set, else the repository's ``data/`` folder (next
-to the ``dynvision`` package). Loading checks the configuration: asking for a different model
-or for keyword values that contradict the stored ones raises, naming both values.
+Names are looked up in two places, the first match winning:
+
+1. the user data folder :func:`data_root`: ``$DYNVISION_DATA`` when set (an error if that
+   folder does not exist), else ``$XDG_DATA_HOME/dynvision`` (``~/.local/share/dynvision``);
+   ``dynvision train --save-pretrained NAME`` saves there;
+2. the models shipped inside the package (``dynvision/pretrained/``, package data, so an
+   installed wheel has them).
+
+Every function takes ``root=`` to use one data folder instead. Loading checks the
+configuration: asking for a different model or for keyword values that change the
+architecture raises, naming both values. Checkpoints and training folders are loaded by
+:func:`dynvision.models.sources.load_model`, which also accepts pretrained names.
 
 Example:
     >>> import tempfile, os
@@ -17,10 +26,8 @@ Example:
     >>> root = tempfile.mkdtemp()
     >>> model = create_model("DyRCNNx2", n_classes=3, input_dims=(4, 1, 8, 8), width=0.1)
     >>> _ = save_pretrained(model, "tiny", {"acc_valid": 0.5}, root=root)
-    >>> os.environ["DYNVISION_DATA"] = root
-    >>> list_pretrained(), load_pretrained("tiny", n_classes=3).n_classes
+    >>> list_pretrained(root), load_pretrained("tiny", root=root, n_classes=3).n_classes
     (['tiny'], 3)
-    >>> del os.environ["DYNVISION_DATA"]
 """
 
 from __future__ import annotations
@@ -33,27 +40,66 @@ from typing import Any, Mapping
 
 import torch
 
-from dynvision.models.base import RecurrentModel
-from dynvision.models.registry import MODELS, create_model
-from dynvision.registry import UnknownNameError, check_kwargs, unknown_name_message
+from dynvision.models.base import RecurrentModel, config_dict
+from dynvision.models.registry import MODELS
+from dynvision.registry import UnknownNameError, unknown_name_message
 
 FILES = ("model.pt", "config.json", "metrics.json")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+SHIPPED_ROOT = Path(__file__).resolve().parents[1]
+"""The data root of the models shipped with the package (``dynvision/pretrained/``)."""
 
 
 def data_root() -> Path:
-    """``$DYNVISION_DATA``, or the ``data/`` folder beside the ``dynvision`` package."""
+    """The user data folder: ``$DYNVISION_DATA``, else ``$XDG_DATA_HOME/dynvision``.
+
+    Raises:
+        FileNotFoundError: ``$DYNVISION_DATA`` names a folder that does not exist.
+
+    Example:
+        >>> data_root().name  # doctest: +SKIP
+        'dynvision'
+    """
     env = os.environ.get("DYNVISION_DATA")
     if env:
-        return Path(env).expanduser()
-    import dynvision
+        path = Path(env).expanduser()
+        if not path.is_dir():
+            raise FileNotFoundError(f"DYNVISION_DATA={env} is not a folder: create it, or unset DYNVISION_DATA "
+                                    f"to use the default ({_default_data_root()})")
+        return path
+    return _default_data_root()
 
-    return Path(dynvision.__file__).resolve().parents[1] / "data"
+
+def _default_data_root() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base).expanduser() / "dynvision"
 
 
 def pretrained_root(root: str | os.PathLike | None = None) -> Path:
-    """The folder holding the pretrained models (``<root or data_root()>/pretrained``)."""
+    """Where :func:`save_pretrained` writes: ``<root or data_root()>/pretrained``."""
     return Path(root).expanduser() / "pretrained" if root is not None else data_root() / "pretrained"
+
+
+def pretrained_dirs(root: str | os.PathLike | None = None) -> list[Path]:
+    """The folders searched for pretrained models, first match first.
+
+    Example:
+        >>> pretrained_dirs("/x")
+        [PosixPath('/x/pretrained')]
+    """
+    if root is not None:
+        return [Path(root).expanduser() / "pretrained"]
+    return [data_root() / "pretrained", SHIPPED_ROOT / "pretrained"]
+
+
+def _found(root: str | os.PathLike | None) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for base in pretrained_dirs(root):
+        if base.is_dir():
+            for p in sorted(base.iterdir()):
+                if p.name not in found and (p / "model.pt").is_file() and (p / "config.json").is_file():
+                    found[p.name] = p
+    return found
 
 
 def list_pretrained(root: str | os.PathLike | None = None) -> list[str]:
@@ -63,37 +109,29 @@ def list_pretrained(root: str | os.PathLike | None = None) -> list[str]:
         >>> list_pretrained("/nonexistent")
         []
     """
-    base = pretrained_root(root)
-    if not base.is_dir():
-        return []
-    return sorted(p.name for p in base.iterdir() if (p / "model.pt").is_file() and (p / "config.json").is_file())
+    return sorted(_found(root))
 
 
 def _folder(name: str, root: str | os.PathLike | None) -> Path:
-    available = list_pretrained(root)
-    if name not in available:
-        where = pretrained_root(root)
-        raise UnknownNameError(unknown_name_message("pretrained model", name, available)
+    found = _found(root)
+    if name not in found:
+        where = " and ".join(str(p) for p in pretrained_dirs(root))
+        raise UnknownNameError(unknown_name_message("pretrained model", name, found)
                                + f" (looked in {where}; set DYNVISION_DATA to use another data folder)")
-    return pretrained_root(root) / name
+    return found[name]
 
 
 def pretrained_info(name: str, root: str | os.PathLike | None = None) -> dict[str, Any]:
     """The stored ``config`` and ``metrics`` of a pretrained model, without loading weights.
 
     Example:
-        >>> pretrained_info("default")["config"]["model"]  # doctest: +SKIP
+        >>> pretrained_info("dyrcnnx4-digits")["config"]["model"]
         'DyRCNNx4'
     """
     folder = _folder(name, root)
     metrics_file = folder / "metrics.json"
     return {"name": name, "path": str(folder), "config": json.loads((folder / "config.json").read_text()),
             "metrics": json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}}
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equal after a JSON round trip (tuples and lists compare equal, 2 and 2.0 too)."""
-    return json.loads(json.dumps(a, default=repr)) == json.loads(json.dumps(b, default=repr))
 
 
 def load_pretrained(name: str, expected_model: str | None = None, root: str | os.PathLike | None = None,
@@ -116,32 +154,19 @@ def load_pretrained(name: str, expected_model: str | None = None, root: str | os
         ValueError: The checkpoint holds another model, or a keyword changes its architecture.
 
     Example:
-        >>> model = load_pretrained("default")  # doctest: +SKIP
+        >>> load_pretrained("dyrcnnx4-digits", tau=10.0).pretrained_name
+        'dyrcnnx4-digits[tau=10.0]'
     """
+    from dynvision.models.sources import ModelSource, build_trained
+
     folder = _folder(name, root)
     config = json.loads((folder / "config.json").read_text())
-    model_name, kwargs = config["model"], dict(config["kwargs"])
-    if expected_model is not None and expected_model != model_name:
-        raise ValueError(f"pretrained model {name!r} is a {model_name}, not a {expected_model}; "
-                         f"use create_model({model_name!r}, pretrained={name!r})")
-    cls = MODELS.get(model_name)
-    stored = cls.config_class.from_dict(kwargs)  # older checkpoints spell times without _ms
-    overrides = cls.config_class._resolve(overrides, f"model {model_name!r}")
-    changed = {k: v for k, v in overrides.items() if not _same(v, getattr(stored, k))}
-    model = cls(stored.replace(**overrides))
+    if expected_model is not None and expected_model != config["model"]:
+        raise ValueError(f"pretrained model {name!r} is a {config['model']}, not a {expected_model}; "
+                         f"use create_model({config['model']!r}, pretrained={name!r})")
     state = torch.load(folder / "model.pt", map_location="cpu", weights_only=True)
-    try:
-        model.load_state_dict(state)
-    except RuntimeError:
-        clashes = [f"{k}={v!r} (checkpoint: {getattr(stored, k)!r})" for k, v in changed.items()]
-        raise ValueError(
-            f"the weights of pretrained model {name!r} do not fit a {model_name} with {', '.join(clashes)}: "
-            f"these settings change the architecture. Settings of the dynamics (dt, tau, delays, integrator, "
-            f"dynamics form) can be changed; for other architectures build an untrained model with create_model"
-        ) from None
-    model.pretrained_name = name if not changed else \
-        f"{name}[{','.join(f'{k}={v}' for k, v in changed.items())}]"
-    return model.eval()
+    return build_trained(ModelSource("pretrained", config["model"], name, folder, config["kwargs"]), state,
+                         overrides)
 
 
 def save_pretrained(model: RecurrentModel, name: str, metrics: Mapping[str, Any] | None = None,
@@ -150,10 +175,10 @@ def save_pretrained(model: RecurrentModel, name: str, metrics: Mapping[str, Any]
     """Write ``model`` as a pretrained model ``name`` (see the module docstring for the files).
 
     Args:
-        model: A registered model (its ``config`` is stored).
+        model: A registered model (its configuration is stored).
         name: Folder name (letters, digits, ``_``, ``.``, ``-``).
         metrics: Test scores to store in ``metrics.json``.
-        root: Data root (default: :func:`data_root`).
+        root: Data root (default: :func:`data_root`, the user data folder).
         training: How the model was trained (dataset, presentation, epochs...), stored in
             ``config.json``.
         overwrite: Replace an existing folder's files.
@@ -167,7 +192,7 @@ def save_pretrained(model: RecurrentModel, name: str, metrics: Mapping[str, Any]
     if not _NAME.fullmatch(name or ""):
         raise ValueError(f"pretrained name {name!r} must be letters, digits, '_', '.' or '-'")
     registry_name = getattr(type(model), "registry_name", None)
-    if registry_name not in MODELS or not isinstance(getattr(model, "config", None), Mapping):
+    if registry_name not in MODELS or getattr(model, "config", None) is None:
         raise TypeError(f"{type(model).__name__} is not a registered dynvision model with a config")
     folder = pretrained_root(root) / name
     if (folder / "model.pt").exists() and not overwrite:
@@ -175,7 +200,7 @@ def save_pretrained(model: RecurrentModel, name: str, metrics: Mapping[str, Any]
     folder.mkdir(parents=True, exist_ok=True)
     from dynvision import __version__
 
-    config = {"model": registry_name, "kwargs": {k: v for k, v in model.config.items() if k != "model"},
+    config = {"model": registry_name, "kwargs": {k: v for k, v in config_dict(model).items() if k != "model"},
               "dynvision_version": __version__, "torch_version": torch.__version__,
               "training": dict(training or {})}
     state = {k: v.detach().to("cpu", torch.float32) if v.is_floating_point() else v.detach().cpu()
@@ -184,3 +209,6 @@ def save_pretrained(model: RecurrentModel, name: str, metrics: Mapping[str, Any]
     (folder / "config.json").write_text(json.dumps(config, indent=2, default=repr) + "\n")
     (folder / "metrics.json").write_text(json.dumps(dict(metrics or {}), indent=2, default=repr) + "\n")
     return folder
+
+
+from dynvision.models.sources import describe_model, load_model  # noqa: E402  (one resolver, re-exported here)

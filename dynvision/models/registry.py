@@ -26,12 +26,15 @@ def list_models() -> list[str]:
 
 
 def create_model(name: str, pretrained: str | None = None, preset: str | None = None, **kwargs):
-    """Build a registered model by name.
+    """Build a model by name, or load a trained one.
 
     Args:
-        name: A name from :func:`list_models`.
-        pretrained: Name of a shipped checkpoint (see ``dynvision.models.pretrained``) to
-            load; its configuration is used and ``kwargs`` must agree with it.
+        name: A name from :func:`list_models`; or anything
+            :func:`~dynvision.models.sources.load_model` accepts: a pretrained name, a
+            training checkpoint (``.ckpt``), a training run folder or a pretrained folder.
+        pretrained: A pretrained name, checkpoint or folder holding a ``name`` model to load;
+            its configuration is used and ``kwargs`` may only change what keeps the weights'
+            shapes (the dynamics).
         preset: Name of a preset of settings (see ``dynvision.models.presets``), applied
             before ``kwargs``.
         **kwargs: Constructor arguments of the model.
@@ -42,16 +45,21 @@ def create_model(name: str, pretrained: str | None = None, preset: str | None = 
     Example:
         >>> create_model("DyRCNNx2", n_classes=3, input_dims=(4, 1, 16, 16)).n_classes
         3
+        >>> create_model("results/train/checkpoints/best.ckpt")  # doctest: +SKIP
     """
-    cls = MODELS.get(name)
     if preset is not None:
         from dynvision.models.presets import preset_settings
+        from dynvision.models.sources import describe_model
 
+        cls = MODELS.get(name) if name in MODELS else MODELS.get(describe_model(name).model)
         settings = preset_settings(preset, cls)
         given = {cls.config_class.canonical(k) for k in kwargs}
         kwargs = {**{k: v for k, v in settings.items() if k not in given}, **kwargs}
-    if pretrained is not None:
-        from dynvision.models.pretrained import load_pretrained
+    if pretrained is not None or name not in MODELS:
+        from dynvision.models.sources import load_model
 
-        return load_pretrained(pretrained, expected_model=name, **kwargs)
+        if pretrained is not None:
+            return load_model(pretrained, expected_model=name, **kwargs)
+        return load_model(name, **kwargs)
+    cls = MODELS.get(name)
     return cls(**kwargs)

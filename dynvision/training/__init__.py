@@ -15,7 +15,11 @@ asked for by name).
 - :mod:`~dynvision.training.datamodule`: datasets as loaders, shared out among processes;
 - :mod:`~dynvision.training.api`: :func:`train`, the one-call entry point;
 - :mod:`~dynvision.training.evaluate`: :func:`evaluate` and :func:`model_from_checkpoint`;
-- :mod:`~dynvision.training.cli`: the ``dynvision train`` command.
+- :mod:`~dynvision.training.checks`: the checks before work (arguments, the run folder:
+  never overwritten without ``overwrite``, resumed only with the same settings);
+- :mod:`~dynvision.training.records`: what a pretrained model records about its training.
+
+The ``dynvision train`` command is :mod:`dynvision.cli.train`.
 
 Names load on first use: importing this package does not import Lightning.
 

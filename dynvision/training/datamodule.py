@@ -1,8 +1,10 @@
 """Image datasets as a LightningDataModule, with the batches shared out among processes.
 
 :class:`ImageDataModule` serves train/val/test splits through :func:`dynvision.data.make_loader`
-(``plain`` or ``ffcv``), which gives every epoch a seeded order, so a resumed run continues
-with the order it would have had. The training loader starts at the trainer's current epoch.
+(``plain`` or ``ffcv``), which gives every epoch a seeded order. The training loader is set
+to the trainer's current epoch each time an epoch starts (:class:`EpochLoader`), so the order
+of epoch ``e`` depends on ``(seed, e)`` alone: a run resumed from a checkpoint sees exactly
+the batches the uninterrupted run saw (rather than replaying the previous epoch's order).
 
 dynvision's loaders are not ``torch.utils.data.DataLoader`` s, so Lightning cannot insert a
 distributed sampler; :class:`ShardedLoader` does the sharing instead: with ``world_size``
@@ -53,6 +55,34 @@ class ShardedLoader:
                 yield batch
 
 
+class EpochLoader:
+    """A loader whose every iteration serves the epoch ``epoch()`` says (the trainer's).
+
+    Args:
+        loader: A :class:`~dynvision.data.loaders.BatchLoader` (with ``set_epoch``).
+        epoch: Returns the epoch about to be served.
+
+    Example:
+        >>> import torch
+        >>> from torch.utils.data import TensorDataset
+        >>> from dynvision.data import make_loader
+        >>> inner = make_loader(TensorDataset(torch.arange(6.0), torch.arange(6)), batch_size=6, seed=0)
+        >>> first = [y.tolist() for _, y in EpochLoader(inner, lambda: 1)]
+        >>> first == [y.tolist() for _, y in EpochLoader(inner, lambda: 1)]  # epoch 1 again, same order
+        True
+    """
+
+    def __init__(self, loader, epoch):
+        self.loader, self.epoch = loader, epoch
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self) -> Iterator:
+        self.loader.set_epoch(int(self.epoch()))
+        return iter(self.loader)
+
+
 class ImageDataModule(L.LightningDataModule):
     """Train, validation and test datasets of ``(image, label)`` pairs as loaders.
 
@@ -83,18 +113,22 @@ class ImageDataModule(L.LightningDataModule):
         self.batch_size, self.seed, self.loader = int(batch_size), int(seed), loader
         self.num_workers, self.drop_last = int(num_workers), bool(drop_last)
 
-    def _make(self, dataset: Dataset, shuffle: bool, epoch: int = 0, drop_last: bool = False):
+    def _make(self, dataset: Dataset, shuffle: bool, drop_last: bool = False, follow_epoch: bool = False):
         from dynvision.data import make_loader
 
         trainer = self.trainer
         rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
-        inner = make_loader(dataset, batch_size=self.batch_size, shuffle=shuffle, seed=self.seed, epoch=epoch,
+        inner = make_loader(dataset, batch_size=self.batch_size, shuffle=shuffle, seed=self.seed,
                             loader=self.loader, drop_last=drop_last, num_workers=self.num_workers)
+        if follow_epoch:
+            inner = EpochLoader(inner, self._current_epoch)
         return ShardedLoader(inner, rank, world)
 
+    def _current_epoch(self) -> int:
+        return self.trainer.current_epoch if self.trainer is not None else 0
+
     def train_dataloader(self):
-        epoch = self.trainer.current_epoch if self.trainer is not None else 0
-        return self._make(self.train, shuffle=True, epoch=epoch, drop_last=self.drop_last)
+        return self._make(self.train, shuffle=True, drop_last=self.drop_last, follow_epoch=True)
 
     def val_dataloader(self):
         return [] if self.val is None else self._make(self.val, shuffle=False)

@@ -19,12 +19,13 @@ Example:
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, Iterable
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from dynvision.models import RecurrentModel, create_model
+from dynvision.models import RecurrentModel
 from dynvision.training.bptt import run_sequence
 from dynvision.training.objectives import accuracy_per_step, cross_entropy_per_step
 from dynvision.training.temporal import Presentation
@@ -90,17 +91,12 @@ def model_from_checkpoint(path: str | os.PathLike) -> RecurrentModel:
         The rebuilt model with the checkpoint's weights, in eval mode.
 
     Raises:
-        ValueError: The checkpoint was not written by ``DynVisionModule``.
+        FileNotFoundError: No such file.
+        ValueError: The file is not a readable checkpoint, or was not written by ``DynVisionModule``.
 
     Example:
         >>> model = model_from_checkpoint("results/train/checkpoints/last.ckpt")  # doctest: +SKIP
     """
-    ckpt = load_checkpoint(path)
-    hp = ckpt.get("hyper_parameters", {})
-    if "model" not in hp or "model_kwargs" not in hp:
-        raise ValueError(f"{os.fspath(path)} holds no dynvision model (no 'model' and 'model_kwargs' "
-                         f"hyperparameters); was it written by DynVisionModule?")
-    model = create_model(hp["model"], **hp["model_kwargs"])
-    state = {k[len("model."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
-    model.load_state_dict(state)
-    return model.eval()
+    from dynvision.models.sources import load_model
+
+    return load_model(Path(path))  # the one resolver of models (see dynvision.models.sources)

@@ -27,20 +27,25 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+import inspect
+import random
+from typing import Any, Sequence
 
 import lightning as L
+import numpy as np
 import torch
 
 from dynvision.models import RecurrentModel, create_model
+from dynvision.models.base import config_dict
 from dynvision.registry import check_choice
 from dynvision.training.bptt import SequenceResult, run_sequence
-from dynvision.training.optim import OPTIMIZERS, SCHEDULERS, make_optimizer, make_scheduler
+from dynvision.training.optim import OPTIMIZERS, SCHEDULERS, make_optimizer, make_scheduler, set_schedule_epoch
 from dynvision.training.temporal import Presentation
+from dynvision.validation import check_bool, check_int, check_number
 
 
 def model_spec(model: RecurrentModel) -> tuple[str, dict[str, Any]]:
-    """The registry name and constructor keywords that rebuild ``model`` (from ``model.config``).
+    """The registry name and constructor keywords that rebuild ``model`` (from its configuration).
 
     Example:
         >>> m = create_model("DyRCNNx2", n_classes=3, input_dims=(4, 1, 8, 8))
@@ -49,11 +54,42 @@ def model_spec(model: RecurrentModel) -> tuple[str, dict[str, Any]]:
         ('DyRCNNx2', 3, [4, 1, 8, 8])
     """
     name = getattr(type(model), "registry_name", None)
-    config = getattr(model, "config", None)
-    if name is None or not isinstance(config, Mapping):
+    if name is None or getattr(model, "config", None) is None:
         raise TypeError(f"{type(model).__name__} is not a registered dynvision model with a config; "
                         f"register it with @register_model and decorate __init__ with @capture_config")
-    return name, {k: v for k, v in config.items() if k != "model"}
+    return name, {k: v for k, v in config_dict(model).items() if k != "model"}
+
+
+def check_module_settings(*, lr: float, weight_decay: float, momentum: float, schedule_epochs: int | None,
+                          step_size: int, gamma: float, min_lr_factor: float, recurrence_lr_factor: float,
+                          feedback_lr_factor: float, t_pre: float, t_stim: float | None, shuffle_pattern: bool,
+                          reaction_time: float, tbptt_steps: int, activity_weight: float,
+                          gradient_clip: float | None, seed: int, **_: Any) -> None:
+    """Check the numbers of a :class:`DynVisionModule` (each error names the value and range).
+
+    Example:
+        >>> check_module_settings(**{**DEFAULTS, "lr": -1.0})
+        Traceback (most recent call last):
+        ...
+        dynvision.validation.InvalidValueError: lr=-1.0 is invalid: expected a finite number > 0
+    """
+    check_number("lr", lr, lo=0, lo_open=True)
+    check_number("weight_decay", weight_decay, lo=0)
+    check_number("momentum", momentum, lo=0, hi=1, hi_open=True)
+    check_int("schedule_epochs", schedule_epochs, lo=1, allow_none=True)
+    check_int("step_size", step_size, lo=1)
+    check_number("gamma", gamma, lo=0, lo_open=True)
+    check_number("min_lr_factor", min_lr_factor, lo=0, hi=1)
+    check_number("recurrence_lr_factor", recurrence_lr_factor, lo=0)
+    check_number("feedback_lr_factor", feedback_lr_factor, lo=0)
+    check_number("t_pre", t_pre, lo=0, unit="ms")
+    check_number("t_stim", t_stim, lo=0, lo_open=True, unit="ms", allow_none=True)
+    check_bool("shuffle_pattern", shuffle_pattern)
+    check_number("reaction_time", reaction_time, lo=0, unit="ms")
+    check_int("tbptt_steps", tbptt_steps, lo=0)
+    check_number("activity_weight", activity_weight, lo=0)
+    check_number("gradient_clip", gradient_clip, lo=0, lo_open=True, allow_none=True)
+    check_int("seed", seed, lo=0)
 
 
 class DynVisionModule(L.LightningModule):
@@ -89,6 +125,11 @@ class DynVisionModule(L.LightningModule):
         activity_areas: Areas penalised (default: all).
         log_activity: Measure and log the activity even when it is not penalised.
         gradient_clip: Clip the gradient norm to this value (``None``: no clipping).
+        seed: Seed of the pattern shuffling (each training step draws its permutation from
+            ``(seed, step)``, so a resumed run shuffles exactly as the uninterrupted one).
+
+    Checkpoints also hold the random states of torch, numpy and Python, restored on resume,
+    so models that draw random numbers in training (dropout...) resume exactly too.
     """
 
     def __init__(self, model: str | RecurrentModel = "DyRCNNx4", model_kwargs: Mapping[str, Any] | None = None, *,
@@ -99,10 +140,11 @@ class DynVisionModule(L.LightningModule):
                  pattern: str = "1", shuffle_pattern: bool = False, reaction_time: float = 0.0,
                  tbptt_steps: int = 0, backward_per_chunk: bool | None = None, activity_weight: float = 0.0,
                  activity_areas: Sequence[str] | None = None, log_activity: bool = True,
-                 gradient_clip: float | None = None):
+                 gradient_clip: float | None = None, seed: int = 0):
         super().__init__()
         check_choice("optimizer", optimizer, OPTIMIZERS.list())
         check_choice("scheduler", scheduler, SCHEDULERS.list())
+        check_module_settings(**{k: v for k, v in locals().items() if k in DEFAULTS})
         if isinstance(model, RecurrentModel):
             if model_kwargs:
                 raise ValueError("model_kwargs only apply when the model is given by name; got a built model")
@@ -110,8 +152,6 @@ class DynVisionModule(L.LightningModule):
         else:
             self.model = create_model(str(model), **dict(model_kwargs or {}))
         name, model_kwargs = model_spec(self.model)  # every constructor argument, defaults included
-        if int(tbptt_steps) < 0:
-            raise ValueError(f"tbptt_steps must be >= 0 (0: no truncation), got {tbptt_steps}")
         if activity_areas is not None:
             activity_areas = list(activity_areas)
             self.model._validate_record(activity_areas)  # unknown areas raise, listing the valid ones
@@ -135,7 +175,10 @@ class DynVisionModule(L.LightningModule):
     def _run(self, batch, backward=None, shuffle: bool | None = False) -> SequenceResult:
         images, labels = batch
         hp = self.hparams
-        sequence, mask = self.presentation.present(images, shuffle=shuffle)
+        generator = None
+        if shuffle is not False and self.presentation.shuffle_pattern:
+            generator = torch.Generator().manual_seed(int(hp.seed) * 1_000_003 + int(self.global_step))
+        sequence, mask = self.presentation.present(images, generator=generator, shuffle=shuffle)
         per_chunk = hp.backward_per_chunk if hp.backward_per_chunk is not None else self._world_size() == 1
         return run_sequence(self.model, sequence, labels, mask, n_pre=self.presentation.n_pre,
                             chunk_steps=int(hp.tbptt_steps), activity_weight=float(hp.activity_weight),
@@ -181,11 +224,36 @@ class DynVisionModule(L.LightningModule):
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
 
     def on_train_epoch_start(self) -> None:
+        sched = self.lr_schedulers()
+        if sched is not None:  # the lr of an epoch is a function of the epoch alone (exact resume)
+            set_schedule_epoch(sched, self.current_epoch)
         for group in self.optimizers().optimizer.param_groups:
             self.log(f"lr/{group.get('name', 'default')}", group["lr"], on_step=False, on_epoch=True,
                      sync_dist=True)
 
-    def on_train_epoch_end(self) -> None:
-        sched = self.lr_schedulers()
-        if sched is not None:
-            sched.step()
+    # -- exact resume -------------------------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = np.random.get_state()
+        checkpoint["dynvision_rng"] = {
+            "torch": torch.get_rng_state(),
+            "numpy": {"keys": torch.from_numpy(state[1].astype(np.int64)), "pos": int(state[2]),
+                      "has_gauss": int(state[3]), "cached_gaussian": float(state[4])},
+            "python": [list(v) if isinstance(v, tuple) else v for v in random.getstate()],
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        rng = checkpoint.get("dynvision_rng")
+        if not rng:
+            return
+        torch.set_rng_state(rng["torch"])
+        numpy = rng["numpy"]
+        np.random.set_state(("MT19937", numpy["keys"].numpy().astype(np.uint32), numpy["pos"], numpy["has_gauss"],
+                             numpy["cached_gaussian"]))
+        version, internal, gauss = rng["python"]
+        random.setstate((version, tuple(internal), gauss))
+
+
+DEFAULTS: dict[str, Any] = {
+    name: p.default for name, p in inspect.signature(DynVisionModule.__init__).parameters.items()
+    if p.default is not inspect.Parameter.empty and name != "model_kwargs"}
+"""The training settings of :class:`DynVisionModule` and their defaults."""

@@ -118,7 +118,7 @@ def _cosine(optimizer, max_epochs: int, step_size: int, gamma: float, min_lr_fac
 
 @SCHEDULERS.register("step")
 def _step(optimizer, max_epochs: int, step_size: int, gamma: float, min_lr_factor: float):
-    return torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, step_size), gamma=gamma)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, _StepFactor(max(1, step_size), gamma))
 
 
 @SCHEDULERS.register("none")
@@ -137,9 +137,42 @@ class _CosineFactor:
         return self.min_factor + (1 - self.min_factor) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+class _StepFactor:
+    """``gamma ** (epoch // step_size)`` (picklable)."""
+
+    def __init__(self, step_size: int, gamma: float):
+        self.step_size, self.gamma = step_size, gamma
+
+    def __call__(self, epoch: int) -> float:
+        return self.gamma ** (epoch // self.step_size)
+
+
+def set_schedule_epoch(scheduler, epoch: int) -> None:
+    """Put ``scheduler`` (from :func:`make_scheduler`) at ``epoch``: every group's lr becomes its
+    base lr times the schedule's factor for that epoch.
+
+    The schedules are closed-form functions of the epoch, so setting the epoch at the start of
+    every epoch (rather than stepping after it) gives a resumed run exactly the learning rates
+    of the uninterrupted one, whenever its checkpoint was written.
+
+    Example:
+        >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+        >>> sched = make_scheduler("step", opt, step_size=2, gamma=0.5)
+        >>> set_schedule_epoch(sched, 5); opt.param_groups[0]["lr"]
+        0.25
+    """
+    for group, base, factor in zip(scheduler.optimizer.param_groups, scheduler.base_lrs, scheduler.lr_lambdas):
+        group["lr"] = base * factor(int(epoch))
+    scheduler.last_epoch = int(epoch)
+    scheduler._last_lr = [group["lr"] for group in scheduler.optimizer.param_groups]
+
+
 def make_scheduler(name: str, optimizer: torch.optim.Optimizer, max_epochs: int = 10, step_size: int = 10,
                    gamma: float = 0.1, min_lr_factor: float = 0.0):
     """A per-epoch learning-rate schedule by name (``None`` for ``"none"``).
+
+    Every schedule is a ``LambdaLR`` whose factor is a closed-form function of the epoch
+    (see :func:`set_schedule_epoch`).
 
     Args:
         name: ``cosine`` (from the group lrs down to ``min_lr_factor`` times them over
@@ -153,7 +186,7 @@ def make_scheduler(name: str, optimizer: torch.optim.Optimizer, max_epochs: int 
     Example:
         >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
         >>> sched = make_scheduler("cosine", opt, max_epochs=2)
-        >>> opt.step(); sched.step(); round(opt.param_groups[0]["lr"], 3)
+        >>> set_schedule_epoch(sched, 1); round(opt.param_groups[0]["lr"], 3)
         0.5
     """
     factory = SCHEDULERS.get(name)

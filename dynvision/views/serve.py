@@ -3,8 +3,8 @@
 The server is Panel's (Bokeh/Tornado): every browser session gets its own explorer on the
 same lazily opened stores. By default it listens on 127.0.0.1 only and accepts websocket
 connections from that address and port; all JavaScript and CSS come from the server itself,
-so it works without network access. ``dynvision.cli`` wires :func:`add_explore_command`
-into the ``dynvision`` command.
+so it works without network access. The ``dynvision explore`` command is
+:mod:`dynvision.cli.explore`; :func:`add_explore_command` registers it on any argparse parser.
 
 Example:
     >>> from dynvision.views import serve_explorer
@@ -19,15 +19,6 @@ import socket
 from typing import Any, Mapping
 
 DEFAULT_PORT = 5006
-
-_EPILOG = """examples:
-  dynvision explore results/contrast                # an experiment folder (one tree per model)
-  dynvision explore results/run.zarr --port 5010    # one activation store
-  dynvision explore --model-explorer                # sliders for dt, tau, delays... on a tiny model
-  dynvision explore results/contrast --model-explorer --address 0.0.0.0   # reachable from other hosts
-
-Open the printed address in a browser; stop with Ctrl-C. The server listens on 127.0.0.1 unless
---address says otherwise."""
 
 
 def free_port(address: str = "127.0.0.1") -> int:
@@ -122,7 +113,8 @@ def serve_explorer(store: Any = None, port: int = DEFAULT_PORT, address: str = "
 def add_explore_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``explore [STORE] [--port] [--address] [--model-explorer] [--show]``.
 
-    The parser sets ``func``: ``args.func(args)`` serves until Ctrl-C and returns the exit code.
+    The command lives in :mod:`dynvision.cli.explore`; here its user errors exit with status 2
+    through ``parser.error`` (for code that dispatches ``args.func(args)`` itself).
 
     Example:
         >>> parser = argparse.ArgumentParser(prog="dynvision")
@@ -131,34 +123,12 @@ def add_explore_command(subparsers: argparse._SubParsersAction) -> argparse.Argu
         >>> args.store, args.port, args.address
         ('results/contrast', 5010, '127.0.0.1')
     """
-    p = subparsers.add_parser(
-        "explore", help="explore activations (and model dynamics) in the browser",
-        description="Serve an interactive explorer of stored activations: areas, channels, conditions\n"
-                    "and time (with a play button) beside the stimulus, and optionally a model explorer.",
-        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("store", nargs="?", metavar="STORE",
-                   help="an activation zarr store (path or URL) or an experiment folder (activations/*.zarr)")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT}; 0 = any free)")
-    p.add_argument("--address", default="127.0.0.1",
-                   help="interface to listen on (default 127.0.0.1: this machine only)")
-    p.add_argument("--model-explorer", action="store_true",
-                   help="add a tab with sliders for dt, tau, delays and recurrence on a tiny model")
-    p.add_argument("--show", action="store_true", help="open a browser tab")
-    p.set_defaults(func=_cmd_explore, _parser=p)
-    return p
+    from dynvision.cli import explore
+    from dynvision.cli.app import usage_errors
 
-
-def _cmd_explore(args: argparse.Namespace) -> int:
-    if args.store is None and not args.model_explorer:
-        args._parser.error("give a STORE to explore, or --model-explorer")
-    try:
-        serve_explorer(args.store, port=args.port, address=args.address, show=args.show,
-                       model_explorer=args.model_explorer, threaded=False)
-    except (FileNotFoundError, ValueError, TypeError) as exc:
-        args._parser.error(str(exc))
-    except KeyboardInterrupt:
-        pass
-    return 0
+    parser = explore.register(subparsers)
+    parser.set_defaults(func=usage_errors(explore.run, parser))
+    return parser
 
 
 __all__ = ["DEFAULT_PORT", "add_explore_command", "explorer_app", "free_port", "serve_explorer"]

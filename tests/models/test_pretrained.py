@@ -20,7 +20,7 @@ from dynvision.registry import UnknownNameError
 
 KWARGS = {"n_classes": 3, "input_dims": (4, 1, 8, 8), "width": 0.125}
 DEFAULT = "dyrcnnx4-digits"
-REPO_DEFAULT = Path(dynvision.__file__).resolve().parents[1] / "data" / "pretrained" / DEFAULT
+REPO_DEFAULT = Path(dynvision.__file__).resolve().parent / "pretrained" / DEFAULT  # package data
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_round_trip_gives_the_same_logits(saved):
     assert torch.equal(via_registry.classifier.weight, model.classifier.weight)
 
 
-def test_files_describe_the_model(saved):
+def test_files_describe_the_model(saved, tmp_path):
     _, folder = saved
     config = json.loads((folder / "config.json").read_text())
     assert config["model"] == "DyRCNNx2" and config["kwargs"]["width"] == 0.125
@@ -53,7 +53,8 @@ def test_files_describe_the_model(saved):
     assert config["dynvision_version"] == dynvision.__version__
     info = pretrained_info("tiny")
     assert info["metrics"] == {"acc_valid": 0.75} and info["config"] == config
-    assert list_pretrained() == ["tiny"]
+    assert list_pretrained() == sorted(["tiny", DEFAULT, "dyrcnnx4-digits-self"])  # the user's, then the shipped
+    assert list_pretrained(tmp_path) == ["tiny"]
     assert (folder / "model.pt").stat().st_size < 100_000
 
 
@@ -61,7 +62,11 @@ def test_data_root_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("DYNVISION_DATA", str(tmp_path))
     assert data_root() == tmp_path
     monkeypatch.delenv("DYNVISION_DATA")
-    assert data_root() == Path(dynvision.__file__).resolve().parents[1] / "data"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert data_root() == tmp_path / "xdg" / "dynvision"  # the user data folder, not the package
+    monkeypatch.setenv("DYNVISION_DATA", str(tmp_path / "missing"))
+    with pytest.raises(FileNotFoundError, match="DYNVISION_DATA=.*missing is not a folder"):
+        data_root()
 
 
 def test_errors_name_the_problem(saved, tmp_path):
@@ -107,7 +112,7 @@ def test_shipped_default_model_reaches_its_accuracy(monkeypatch):
 def test_dynamics_of_a_trained_model_can_be_changed(saved):
     slow = load_pretrained("tiny", tau=20.0, trc=8.0)
     assert float(slow.areas["V1"].tau) == 20.0 and slow.areas["V1"].trc_steps == 4
-    assert slow.pretrained_name == "tiny[tau_ms=20.0,trc_ms=8.0]"
+    assert slow.pretrained_name == "tiny[tau=20.0,trc=8.0]"
     reference = load_pretrained("tiny")
     for (name, a), (_, b) in zip(slow.state_dict().items(), reference.state_dict().items()):
         assert torch.equal(a, b), name

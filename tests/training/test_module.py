@@ -115,8 +115,9 @@ def test_cosine_schedule_steps_once_per_epoch(quadrants, tmp_path):
     module = DynVisionModule("DyRCNNx2", TINY, lr=0.01, scheduler="cosine", min_lr_factor=0.5,
                              recurrence_lr_factor=0.5)
     trainer = fit(module, {"train": quadrants["train"]}, tmp_path, epochs=2)
-    assert [g["lr"] for g in trainer.optimizers[0].param_groups] == pytest.approx([0.005, 0.0025])
-    assert float(trainer.callback_metrics["lr/recurrence"]) == pytest.approx(0.00375)  # logged at epoch 2's start
+    # the lr of epoch e is set when it starts: factor 1 in epoch 0, 0.75 in epoch 1 (cosine from 1 to 0.5)
+    assert [g["lr"] for g in trainer.optimizers[0].param_groups] == pytest.approx([0.0075, 0.00375])
+    assert float(trainer.callback_metrics["lr/recurrence"]) == pytest.approx(0.00375)  # logged at epoch 1's start
 
 
 @pytest.mark.parametrize("tbptt_steps", [0, 2])

@@ -1,0 +1,7 @@
+"""``python -m dynvision.cli ...``: the same as the ``dynvision`` command."""
+
+import sys
+
+from dynvision.cli.app import main
+
+sys.exit(main())
