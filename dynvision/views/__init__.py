@@ -21,7 +21,7 @@ that renders interactively with bokeh (hover, zoom, widgets) and statically with
   ``dynvision explore`` command (:func:`add_explore_command`);
 - :mod:`~dynvision.views.offline`: :func:`extension` loads bokeh and panel JavaScript inline
   (notebooks and their HTML work offline); :func:`cdn_urls` finds external scripts in HTML.
-- :mod:`~dynvision.views.animate`: :func:`animate`, stimuli beside responses over time (samples,
+- :mod:`~dynvision.views.animation`: :func:`animate`, stimuli beside responses over time (samples,
   areas, models side by side), inline with a time slider or saved as MP4 / GIF;
 - :mod:`~dynvision.views.hex`: :func:`hex_scatter` and :func:`lattice_illustration` for the
   hexagonal receptor lattice;
@@ -69,8 +69,8 @@ _LAZY = {
     "add_explore_command": "dynvision.views.serve",
     "extension": "dynvision.views.offline",
     "cdn_urls": "dynvision.views.offline",
-    "animate": "dynvision.views.animate",
-    "Animation": "dynvision.views.animate",
+    "animate": "dynvision.views.animation",
+    "Animation": "dynvision.views.animation",
     "hex_scatter": "dynvision.views.hex",
     "lattice_illustration": "dynvision.views.hex",
     "ensemble_responses": "dynvision.views.ensemble",

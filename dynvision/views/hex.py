@@ -6,7 +6,7 @@
 - :func:`lattice_illustration`: a frame with the receptor centres and the box each receptor
   averages (as flyvis's ``BoxEye.illustrate``), in the frame's own pixels.
 - :func:`hexagons` / :func:`colour_limits`: the shared geometry and colour rule (the
-  animations of :mod:`dynvision.views.animate` use them too).
+  animations of :mod:`dynvision.views.animation` use them too).
 
 Up is up: the lattice's ``y`` grows downwards like image rows, so the plots flip it.
 

@@ -9,7 +9,8 @@ import pytest
 import xarray as xr
 
 from dynvision.stimuli import moving_digits, render_hex, sequence_stimulus
-from dynvision.views.animate import animate
+import dynvision.views.animation  # noqa: F401  (imported first: the package name must stay the function)
+from dynvision.views import animate
 from dynvision.views.offline import cdn_urls
 from dynvision.validation import InvalidValueError
 
@@ -122,3 +123,10 @@ def test_errors(stim):
         animate(responses(stim), models=["m9"])
     with pytest.raises(KeyError, match=r"unknown share 'model'"):
         animate(stim, share="model")
+
+
+def test_the_public_name_is_the_function_even_after_its_module_is_imported():
+    import dynvision.views as views
+
+    assert callable(views.animate) and views.animate.__name__ == "animate"
+    assert views.Animation.__name__ == "Animation"

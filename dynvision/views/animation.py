@@ -1,5 +1,7 @@
 """Animations: a stimulus beside responses, over time, inline in JupyterLab or saved as MP4 / GIF.
 
+(The module is ``animation``, not ``animate``, so that ``dynvision.views.animate`` stays the function.)
+
 :func:`animate` lays out a grid of panels: one row per sample, one column per input (and, for
 an input with a ``model`` dimension, one column per model), each showing an image ``(y, x)``
 or a hexagonal lattice (``receptor``) at every (strided) time step. Responses take a diverging
@@ -303,7 +305,7 @@ _PLAYER = """<div id="{id}" class="dynvision-animation" style="display: inline-b
   button.addEventListener("click", function() {{
     if (timer) {{ stop(); return; }}
     if (+slider.value >= frames.length - 1) {{ show(0); }}
-    button.innerHTML = "&#x23F8;";
+    button.innerHTML = "&#x25AE;&#x25AE;";
     timer = setInterval(function() {{
       var i = +slider.value + 1;
       if (i >= frames.length) {{ stop(); return; }}
