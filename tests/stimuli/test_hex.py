@@ -80,7 +80,7 @@ def _edge_frame(size, x0):
 
 def test_box_average_is_the_exact_area_fraction_of_an_edge():
     lattice = HexLattice(3)
-    k = 6
+    k = 5  # box edges fall inside pixels: weights are partial overlaps
     size = lattice.canvas(k)
     x0 = size[1] / 2 + 1.25  # an edge a quarter pixel into a column
     rec = render_hex(_edge_frame(size, x0), extent=3, kernel_size=k, fit="none")
@@ -91,16 +91,19 @@ def test_box_average_is_the_exact_area_fraction_of_an_edge():
 
 
 def test_single_pixel_reaches_only_the_boxes_that_hold_it():
-    k = 5
+    k, d = 5, 4  # overlapping boxes, edges inside pixels
     lattice = HexLattice(2)
-    h, w = lattice.canvas(k)
+    h, w = lattice.canvas(k, d)
+    i, j = h // 2 + 1, w // 2 + 2
     frame = np.zeros((h, w))
-    frame[h // 2, w // 2] = 1.0
-    rec = render_hex(frame, extent=2, kernel_size=k, fit="none").values
-    cx, cy = lattice.to_pixels(k).T
-    overlap_x = np.clip(np.minimum(w // 2 + 1, cx + k / 2) - np.maximum(w // 2, cx - k / 2), 0, None)
-    overlap_y = np.clip(np.minimum(h // 2 + 1, cy + k / 2) - np.maximum(h // 2, cy - k / 2), 0, None)
-    np.testing.assert_allclose(rec, overlap_x * overlap_y / k**2, atol=1e-7)
+    frame[i, j] = 1.0
+    rec = render_hex(frame, extent=2, kernel_size=k, spacing=d, fit="none").values
+    cx, cy = lattice.to_pixels(k, d).T
+    overlap_x = np.clip(np.minimum(j + 1, cx + k / 2) - np.maximum(j, cx - k / 2), 0, None)
+    overlap_y = np.clip(np.minimum(i + 1, cy + k / 2) - np.maximum(i, cy - k / 2), 0, None)
+    expected = overlap_x * overlap_y / k**2
+    np.testing.assert_allclose(rec, expected, atol=1e-7)
+    assert np.sum((expected > 0) & (expected < 1 / k**2 - 1e-9)) >= 1  # a box holds part of the pixel
 
 
 @pytest.mark.parametrize("kernel", ["box", "gaussian"])
