@@ -22,6 +22,9 @@ from dynvision.validation import InvalidValueError
 CHANNELS = (1, 3)
 """Channel counts the datasets produce: grey (1) or RGB (3)."""
 
+LUMINANCE = (0.2125, 0.7154, 0.0721)
+"""ITU-R 709 weights of red, green and blue in grey (the weights scikit-image's ``rgb2gray`` uses)."""
+
 
 def as_size(size: int | tuple[int, int]) -> tuple[int, int]:
     """Return ``size`` (an int or ``(height, width)``) as a positive ``(height, width)`` pair.
@@ -70,8 +73,26 @@ def to_channels(image: np.ndarray, channels: int) -> np.ndarray:
         raise ValueError(f"expected a (H, W) or (H, W, 3) image, got shape {image.shape}")
     if channels == 3:
         return np.ascontiguousarray(image.transpose(2, 0, 1))
-    weights = np.array([0.2125, 0.7154, 0.0721], dtype=np.float32)
-    return (image @ weights)[None]
+    return (image @ np.asarray(LUMINANCE, dtype=np.float32))[None]
+
+
+def convert_channels(values: np.ndarray, channels: int, axis: int) -> np.ndarray:
+    """Convert the 1- or 3-channel ``axis`` of an array to ``channels`` (repeat grey, weigh RGB).
+
+    Example:
+        >>> convert_channels(np.ones((2, 1, 4, 4)), 3, axis=1).shape
+        (2, 3, 4, 4)
+    """
+    check_channels(channels)
+    values = np.asarray(values)
+    if values.shape[axis] == channels:
+        return values
+    if channels == 3:
+        return np.repeat(values, 3, axis=axis)
+    shape = [1] * values.ndim
+    shape[axis] = 3
+    weights = np.asarray(LUMINANCE, dtype=values.dtype if values.dtype.kind == "f" else np.float64).reshape(shape)
+    return (values * weights).sum(axis=axis, keepdims=True)
 
 
 def resize(image: np.ndarray, size: tuple[int, int], order: int = 1) -> np.ndarray:

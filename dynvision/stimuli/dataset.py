@@ -42,6 +42,7 @@ import xarray as xr
 from torch.utils.data import Dataset
 
 from dynvision.conventions import BACKGROUND, STIMULUS_DIMS, jsonable
+from dynvision.data.transforms import convert_channels
 from dynvision.stimuli.augment import make_augmentation
 from dynvision.stimuli.resample import check_frames_shown, frame_indices, hold_resample
 from dynvision.stimuli.schema import check_dt, stimulus_array, to_steps
@@ -210,9 +211,8 @@ class SequenceDataset(Dataset):
         frames = self.native_frames(i)
         for aug, params in self._draws(i):
             frames = np.ascontiguousarray(aug.apply(frames, params), dtype=np.float32)
-        if self.channels is not None and frames.shape[1] != self.channels:
-            weights = np.array([0.2125, 0.7154, 0.0721], dtype=np.float32)[None, :, None, None]
-            frames = np.repeat(frames, 3, axis=1) if self.channels == 3 else (frames * weights).sum(1, keepdims=True)
+        if self.channels is not None:
+            frames = convert_channels(frames, self.channels, axis=1)
         if self._native != "time":
             check_frames_shown(len(frames), self.framerate_hz, self.dt_ms, self.drop_frames)
             frames = frames[frame_indices(len(frames), self.framerate_hz, self.dt_ms)]

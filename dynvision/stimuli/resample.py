@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from dynvision.data.transforms import convert_channels
 from dynvision.stimuli.schema import BACKGROUND, check_dt, stimulus_array, to_steps
 from dynvision.stimuli.sources import check_channels
 from dynvision.stimuli.temporal import STIMULI
@@ -177,9 +178,8 @@ def sequence_stimulus(
     if not np.isfinite(values).all() or values.min() < 0 or values.max() > 1:
         raise InvalidValueError("frames", f"<values in [{values.min():g}, {values.max():g}]>",
                                 "values in [0, 1]")
-    if channels is not None and check_channels(channels) != values.shape[2]:
-        weights = np.array([0.2125, 0.7154, 0.0721])[None, None, :, None, None]
-        values = np.repeat(values, 3, axis=2) if channels == 3 else (values * weights).sum(axis=2, keepdims=True)
+    if channels is not None:
+        values = convert_channels(values, check_channels(channels), axis=2)
     framerate_hz = check_number("framerate_hz", framerate_hz, lo=0, lo_open=True, unit="Hz")
     dt_ms = check_dt(dt_ms)
     pre, post = to_steps(t_pre_ms, dt_ms, "t_pre_ms"), to_steps(t_post_ms, dt_ms, "t_post_ms")
