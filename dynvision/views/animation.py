@@ -227,14 +227,20 @@ class Animation:
             self.figure.draw_artist(artist)
         return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
-    def frames(self) -> list[np.ndarray]:
-        """All frames as RGB images (of equal, even size)."""
-        out = [self.frame(i) for i in range(self.n_frames)]
+    def frames(self, progress: bool | None = None) -> list[np.ndarray]:
+        """All frames as RGB images (of equal, even size); a progress bar for long animations."""
+        indices: Any = range(self.n_frames)
+        if progress or (progress is None and self.n_frames > 200):
+            from tqdm.auto import tqdm
+
+            indices = tqdm(indices, desc="frames", unit="frame")
+        out = [self.frame(i) for i in indices]
         h, w = out[0].shape[:2]
         ph, pw = h % 2, w % 2  # H.264 wants even sides
         return [np.pad(f, ((0, ph), (0, pw), (0, 0)), mode="edge") for f in out] if ph or pw else out
 
-    def save(self, path: str | os.PathLike, fps: float | None = None, overwrite: bool = False) -> Path:
+    def save(self, path: str | os.PathLike, fps: float | None = None, overwrite: bool = False,
+             progress: bool | None = None) -> Path:
         """Write the animation to ``.mp4`` or ``.gif``.
 
         Raises:
@@ -248,7 +254,7 @@ class Animation:
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
         fps = check_number("fps", fps if fps is not None else self.fps, lo=0, lo_open=True)
-        frames = self.frames()
+        frames = self.frames(progress)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
         if path.suffix.lower() == ".mp4":
@@ -263,7 +269,7 @@ class Animation:
         os.replace(tmp, path)
         return path
 
-    def to_html(self, fps: float | None = None) -> str:
+    def to_html(self, fps: float | None = None, progress: bool | None = None) -> str:
         """A self-contained HTML player: every frame inline as PNG, a time slider, play / pause.
 
         It needs no network and no running kernel (it also works in exported HTML).
@@ -275,7 +281,7 @@ class Animation:
         import imageio.v3 as iio
 
         fps = check_number("fps", fps if fps is not None else self.fps, lo=0, lo_open=True)
-        images = [base64.b64encode(iio.imwrite("<bytes>", f, extension=".png")).decode() for f in self.frames()]
+        images = [base64.b64encode(iio.imwrite("<bytes>", f, extension=".png")).decode() for f in self.frames(progress)]
         unit = " ms" if self._time_label == "time" else ""
         labels = [f"{self._time_label} {float(t):g}{unit}" for t in self.times]
         return _PLAYER.format(id=f"dv{uuid.uuid4().hex[:12]}", first=images[0], n=self.n_frames - 1, label=labels[0],

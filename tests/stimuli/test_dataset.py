@@ -180,3 +180,17 @@ def test_nothing_is_silently_ignored():
         SequenceDataset(frames, framerate_hz=50, dt_ms=2, t_pre_ms=3)
     with pytest.raises(TypeError, match=r"unexpected keyword argument 'framerate'"):
         SequenceDataset(frames, framerate=50, dt_ms=2)
+
+
+@pytest.mark.parametrize("step, dt", [(4.0, 2.0), (10.0, 4.0), (1000 / 24, 2.0), (3.0, 2.0)])
+def test_the_one_resampler_agrees_with_the_simulations(step, dt):
+    """Simulation.as_stimulus still resamples by itself; it should call hold_resample (same rule, same result)."""
+    from dynvision.simulation import as_stimulus
+    from dynvision.stimuli import hold_resample
+
+    n = 7
+    stim = xr.DataArray(np.random.default_rng(0).random((2, n, 1, 3, 3)), dims=("sample", "time", "channel", "y", "x"),
+                        coords={"time": ("time", np.arange(n) * step, {"units": "ms"})})
+    ours, theirs = hold_resample(stim, dt), as_stimulus(stim, dt)
+    np.testing.assert_array_equal(ours.values, theirs.values)
+    np.testing.assert_allclose(ours.time.values, theirs.time.values)
