@@ -226,3 +226,15 @@ def test_errors():
         render_hex(xr.DataArray(np.zeros((4, 4)), dims=("a", "b")))
     with pytest.raises(InvalidValueError, match=r"receptor count"):
         hex_to_image(np.zeros(20))
+
+
+def test_pixels_beyond_the_lattice_take_their_nearest_receptor():
+    lattice = HexLattice(2)
+    k = 6
+    h, w = lattice.canvas(k)
+    size = (h + 20, w + 20)  # a margin of 10 pixels all round, wholly outside the lattice
+    img = hex_to_image(np.arange(19.0), size=size, kernel_size=k, fit="none").values
+    xy = lattice.to_pixels(k) + 10
+    for i, j in [(0, 0), (0, size[1] - 1), (size[0] - 1, 0), (size[0] // 2, 0), (0, size[1] // 2)]:
+        nearest = int(np.argmin(np.hypot(xy[:, 0] - (j + 0.5), xy[:, 1] - (i + 0.5))))
+        assert img[i, j] == pytest.approx(nearest), (i, j)
