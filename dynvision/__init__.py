@@ -23,6 +23,7 @@ _LAZY = {
     "open_activations": "dynvision.io",
     "run_experiment": "dynvision.experiments",
     "list_experiments": "dynvision.experiments",
+    "Ensemble": "dynvision.ensemble",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from typing import Sequence
 
 import numpy as np
@@ -20,6 +21,28 @@ from dynvision.data.base import ArrayDataset
 from dynvision.data.datasets import DATASETS
 from dynvision.data.splits import DEFAULT_FRACTIONS, check_fractions, split_indices
 from dynvision.data.transforms import as_size, check_channels, prepare_image
+
+
+@functools.lru_cache(maxsize=1)
+def load_digit_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 1,797 digits as read-only arrays: images (N, 8, 8) float32 in [0, 1], labels (N,).
+
+    The one loader of the digits: the ``digits`` dataset and the stimuli
+    (:func:`dynvision.stimuli.digit_images`, :func:`dynvision.stimuli.moving_digits`) read them
+    here, so both see the same pixels (0..16 scaled by 1/16, exact in float32).
+
+    Example:
+        >>> images, labels = load_digit_arrays()
+        >>> images.shape, float(images.max()), labels[:3].tolist()
+        ((1797, 8, 8), 1.0, [0, 1, 2])
+    """
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = (bunch.images / 16.0).astype(np.float32)
+    labels = bunch.target.astype(np.int64)
+    images.flags.writeable = labels.flags.writeable = False
+    return images, labels
 
 
 @DATASETS.register("digits")
@@ -47,13 +70,10 @@ def digits(
         >>> ds.classes[ds[0][1]] in "0123456789"
         True
     """
-    from sklearn.datasets import load_digits
-
     fractions = check_fractions(fractions)
     size, channels = as_size(size), check_channels(channels)
-    bunch = load_digits()
-    source = bunch.images.astype(np.float32) / 16.0
-    keep = split_indices(bunch.target, split, seed=seed, fractions=fractions)
+    source, targets = load_digit_arrays()
+    keep = split_indices(targets, split, seed=seed, fractions=fractions)
     images = np.empty((len(keep), channels, *size), dtype=np.float32)
     for j, i in enumerate(keep):
         images[j] = prepare_image(source[i], size, channels)
@@ -67,7 +87,7 @@ def digits(
     }
     return ArrayDataset(
         images,
-        bunch.target[keep],
+        targets[keep],
         classes=[str(d) for d in range(10)],
         config=config,
         source_indices=keep,

@@ -26,11 +26,13 @@ from dynvision.data.transforms import as_size, check_channels, prepare_image
 from dynvision.registry import check_choice
 
 BUNDLED_IMAGES = (
-    "astronaut", "brick", "camera", "cell", "chelsea", "clock", "coffee", "coins", "colorwheel",
-    "grass", "gravel", "hubble_deep_field", "immunohistochemistry", "logo", "microaneurysms",
-    "moon", "page", "retina", "rocket", "text",
+    "astronaut", "camera", "coffee", "chelsea", "rocket", "coins", "moon", "page", "text", "clock",
+    "brick", "grass", "gravel", "cell", "hubble_deep_field", "immunohistochemistry", "colorwheel",
+    "microaneurysms", "logo", "retina",
 )  # fmt: skip
-"""``skimage.data`` images that load offline (they ship inside the scikit-image wheel)."""
+"""``skimage.data`` images that load offline (they ship inside the scikit-image wheel): the one
+list, shared by the ``natural_patches`` dataset and the ``natural`` image source of
+:mod:`dynvision.stimuli` (which shows them in this order: photographs first)."""
 
 DEFAULT_IMAGES = (
     "astronaut", "brick", "camera", "chelsea", "coffee", "coins", "grass", "gravel", "moon",
@@ -41,6 +43,8 @@ DEFAULT_IMAGES = (
 
 def load_source(name: str) -> np.ndarray:
     """A bundled ``skimage.data`` image as float32 in [0, 1], (H, W) or (H, W, 3|4).
+
+    The one loader of the bundled photographs (datasets and stimuli both use it).
 
     Example:
         >>> load_source("camera").shape

@@ -10,9 +10,18 @@ coordinates along ``sample`` and the generator's config in ``attrs``.
   name through :func:`make_images`.
 - :mod:`~dynvision.stimuli.temporal`: grey, single and repeated presentations and the
   condition-grid builder :func:`build_stimulus`, by name through :func:`make_stimulus`.
-- :mod:`~dynvision.stimuli.sequences`: run-time frame sequences (moving digits, random walks
-  of blocks) and their sample-and-hold resampling to ``dt``.
-- :mod:`~dynvision.stimuli.cache`: generated stimuli cached on disk, keyed by their config.
+- :mod:`~dynvision.stimuli.sequences`: frame sequences (moving digits, random walks of blocks
+  generated at run time; Moving-MNIST files with :func:`load_moving_mnist`).
+- :mod:`~dynvision.stimuli.resample`: the one sample-and-hold resampler (frames at a rate in
+  Hz, or any time axis, to steps of ``dt_ms``) and :func:`sequence_stimulus`.
+- :mod:`~dynvision.stimuli.dataset`: :class:`SequenceDataset`, a ``torch`` Dataset over any
+  frames or generator with a per-sequence parameter table, seeded augmentation
+  (:mod:`~dynvision.stimuli.augment`) and resampling, for :class:`~dynvision.Simulation`
+  and for training.
+- :mod:`~dynvision.stimuli.hex`: a hexagonal receptor lattice (:class:`HexLattice`),
+  :func:`render_hex` and the way back, :func:`hex_to_image`.
+- :mod:`~dynvision.stimuli.cache`: generated and rendered stimuli cached on disk, keyed by a
+  content hash of generator, renderer and parameters.
 
 Example:
     >>> from dynvision.stimuli import make_images, presentation
@@ -22,16 +31,26 @@ Example:
     (('sample', 'time', 'channel', 'y', 'x'), 4, 10.0)
 """
 
-from dynvision.stimuli.cache import cache_key, cached
+from dynvision.stimuli.augment import AUGMENTATIONS, Flip, Jitter, Noise, Rotate
+from dynvision.stimuli.cache import StimulusCache, cache_key, cached
+from dynvision.stimuli.dataset import SequenceDataset
+from dynvision.stimuli.hex import (
+    HexLattice,
+    HexRenderer,
+    hex_to_image,
+    hex_to_pixel,
+    pixel_to_hex,
+    render_hex,
+)
 from dynvision.stimuli.patterns import flashes, gratings, noise_images
+from dynvision.stimuli.resample import frame_indices, hold_indices, hold_resample, sequence_stimulus
 from dynvision.stimuli.schema import BACKGROUND, DIMS, stimulus_array, to_steps, validate_stimulus
 from dynvision.stimuli.sequences import (
     SEQUENCES,
-    frame_indices,
+    load_moving_mnist,
     make_sequences,
     moving_digits,
     random_walk_of_blocks,
-    sequence_stimulus,
 )
 from dynvision.stimuli.sources import (
     NATURAL_IMAGES,
@@ -53,8 +72,24 @@ from dynvision.stimuli.temporal import (
 )
 
 __all__ = [
+    "AUGMENTATIONS",
     "BACKGROUND",
     "DIMS",
+    "Flip",
+    "HexLattice",
+    "HexRenderer",
+    "Jitter",
+    "Noise",
+    "Rotate",
+    "SequenceDataset",
+    "StimulusCache",
+    "hex_to_image",
+    "hex_to_pixel",
+    "hold_indices",
+    "hold_resample",
+    "load_moving_mnist",
+    "pixel_to_hex",
+    "render_hex",
     "NATURAL_IMAGES",
     "SEQUENCES",
     "SOURCES",

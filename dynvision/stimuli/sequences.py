@@ -1,14 +1,15 @@
-"""Frame sequences generated at run time, and their resampling to the integration step.
+"""Frame sequences: generated at run time, or loaded from a Moving-MNIST-style file.
 
 Sequence sources return a float32 :class:`xarray.DataArray` named ``"frames"`` with dims
-``(sequence, frame, channel, y, x)`` in [0, 1]. :func:`sequence_stimulus` turns frames shown
-at a ``framerate`` (Hz) into a standard stimulus sampled every ``dt`` ms by sample-and-hold:
-the frame shown at time ``t`` after onset is the latest frame whose onset is <= ``t``, i.e.
-``floor(t * framerate / 1000)``; grey (0.5) pads ``t_pre`` before and ``t_post`` after.
+``(sequence, frame, channel, y, x)`` in [0, 1], per-sequence coordinates (``label``,
+``digits``...) and ``attrs["source"]`` / ``attrs["config"]``. Frames have no time in ms yet:
+:func:`~dynvision.stimuli.resample.sequence_stimulus` (or a
+:class:`~dynvision.stimuli.dataset.SequenceDataset`) shows them at a frame rate and resamples
+them to the integration step (sample-and-hold, :mod:`dynvision.stimuli.resample`).
 
 Example:
     >>> frames = moving_digits(2, n_frames=4, size=12, seed=0)
-    >>> stim = sequence_stimulus(frames, framerate=100, dt=5, t_pre=10, t_post=5)
+    >>> stim = sequence_stimulus(frames, framerate_hz=100, dt_ms=5, t_pre_ms=10, t_post_ms=5)
     >>> stim.sizes["time"], float(stim.stim_offset[0])
     (11, 50.0)
 """
@@ -16,16 +17,18 @@ Example:
 from __future__ import annotations
 
 import math
-import warnings
+import os
 from typing import Any, Sequence
 
 import numpy as np
 import xarray as xr
 
-from dynvision.registry import Registry, check_kwargs
-from dynvision.stimuli.schema import BACKGROUND, check_dt, json_config, stimulus_array, to_steps
-from dynvision.stimuli.sources import _digits, check_channels, image_size
-from dynvision.stimuli.temporal import STIMULI
+from dynvision.data.digits import load_digit_arrays
+from dynvision.registry import Registry, check_choice, check_kwargs
+from dynvision.stimuli.resample import frame_indices, sequence_stimulus  # noqa: F401  (re-exported)
+from dynvision.stimuli.schema import BACKGROUND, json_config
+from dynvision.stimuli.sources import check_channels, image_size
+from dynvision.validation import InvalidValueError, check_int, check_number
 
 FRAME_DIMS = ("sequence", "frame", "channel", "y", "x")
 SEQUENCES = Registry("sequence source")
@@ -95,7 +98,7 @@ def moving_digits(
         raise ValueError(f"digit_size={digit_size!r} must be an int in [1, {min(h, w)}]")
     if not (speed >= 0 and math.isfinite(speed)):
         raise ValueError(f"speed must be >= 0 pixels per frame, got speed={speed!r}")
-    images, targets = _digits()
+    images, targets = load_digit_arrays()
     rng = np.random.default_rng(seed)
     out = np.zeros((n, n_frames, h, w))
     classes = []
@@ -195,109 +198,72 @@ def random_walk_of_blocks(
     return _frames(np.repeat(out[:, :, None], ch, axis=2), "random_walk_of_blocks", config)
 
 
-def frame_indices(n_frames: int, framerate: float, dt: float) -> np.ndarray:
-    """Which frame is shown at each step of ``dt`` ms (sample-and-hold).
-
-    Step ``k`` (time ``k * dt`` after onset) shows frame ``floor(k * dt * framerate / 1000)``;
-    there are ``ceil(n_frames * 1000 / framerate / dt)`` steps, so when the sequence length
-    is not a multiple of ``dt`` the last frame is held to the end of its step.
-
-    Example:
-        >>> frame_indices(3, framerate=100, dt=5).tolist()  # 10 ms frames, 5 ms steps
-        [0, 0, 1, 1, 2, 2]
-    """
-    _check_counts(n_frames=n_frames)
-    dt = check_dt(dt)
-    if not (framerate > 0 and math.isfinite(framerate)):
-        raise ValueError(f"framerate must be a positive number of Hz, got framerate={framerate!r}")
-    n_steps = math.ceil(n_frames * 1000.0 / framerate / dt - 1e-9)
-    idx = np.floor(np.arange(n_steps) * dt * framerate / 1000.0 + 1e-9).astype(int)
-    return np.minimum(idx, n_frames - 1)
+MOVING_MNIST_LAYOUTS = ("TNHW", "NTHW")
+"""Axis orders of a Moving-MNIST ``.npy`` file: the public file's (frame, sequence, y, x), or
+(sequence, frame, y, x)."""
 
 
-@STIMULI.register("sequence")
-def sequence_stimulus(
-    frames: Any,
+def load_moving_mnist(
+    path: str | os.PathLike,
     *,
-    framerate: float,
-    dt: float,
-    t_pre: float,
-    t_post: float,
-    channels: int | None = None,
+    layout: str = "TNHW",
+    n: int | None = None,
+    framerate_hz: float | None = None,
 ) -> xr.DataArray:
-    """Resample frame sequences to steps of ``dt`` ms with grey padding: a standard stimulus.
+    """Load a Moving-MNIST-style ``.npy`` file as frames in [0, 1].
+
+    The public file (``mnist_test_seq.npy``: 10,000 sequences of 20 frames of 64 x 64, uint8)
+    is laid out ``(T, N, H, W)``; files written ``(N, T, H, W)`` load with ``layout="NTHW"``.
+    The file is memory-mapped, so ``n`` reads only the sequences asked for.
 
     Args:
-        frames: A frames DataArray (from :func:`moving_digits`...) or an array
-            ``(sequence, frame, y, x)`` / ``(sequence, frame, channel, y, x)`` in [0, 1].
-        framerate: Frames per second (Hz) of the sequence.
-        dt: The step in ms.
-        t_pre: Grey before the first frame in ms (a multiple of ``dt``).
-        t_post: Grey after the last frame in ms (a multiple of ``dt``).
-        channels: Convert to 1 or 3 channels (``None`` keeps).
+        path: The ``.npy`` file.
+        layout: ``"TNHW"`` (the public file) or ``"NTHW"``; never guessed.
+        n: Load the first ``n`` sequences (default: all; the public file takes 3.3 GB as
+            float32).
+        framerate_hz: The frame rate to record in ``attrs["framerate_hz"]`` (the file holds
+            none); :class:`~dynvision.stimuli.SequenceDataset` then uses it.
 
-    Warns:
-        UserWarning: If ``dt`` is longer than a frame, so that some frames are never shown.
+    Returns:
+        Frames ``(sequence, frame, channel=1, y, x)``: uint8 divided by 255; float files must
+        already lie in [0, 1]. The ``sequence`` coordinate holds each sequence's index in the file.
+
+    Raises:
+        InvalidValueError: Not 4-D, another dtype, values outside [0, 1], or a bad ``n``.
 
     Example:
-        >>> s = sequence_stimulus(np.ones((1, 2, 4, 4)), framerate=50, dt=10, t_pre=10, t_post=0)
-        >>> s.isel(sample=0, channel=0, y=0, x=0).values.tolist()
-        [0.5, 1.0, 1.0, 1.0, 1.0]
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "mm.npy"
+        >>> np.save(path, np.full((3, 2, 4, 4), 255, np.uint8))  # 3 frames of 2 sequences
+        >>> frames = load_moving_mnist(path)
+        >>> frames.dims, frames.shape, float(frames.max())
+        (('sequence', 'frame', 'channel', 'y', 'x'), (2, 3, 1, 4, 4), 1.0)
     """
-    coords: dict[str, Any] = {}
-    source: dict[str, Any] = {"source": "array"}
-    if isinstance(frames, xr.DataArray):
-        coords = {k: frames[k].values for k in frames.coords if frames[k].dims == ("sequence",)}
-        coords.pop("sequence", None)
-        source = {
-            "source": frames.attrs.get("source", "array"),
-            "config": frames.attrs.get("config", ""),
-        }
-    values = np.asarray(frames, dtype=np.float64)
-    if values.ndim == 4:
-        values = values[:, :, None]
-    if values.ndim != 5 or values.shape[2] not in (1, 3) or 0 in values.shape:
-        raise ValueError(
-            "frames must have shape (sequence, frame, y, x) or (sequence, frame, channel, y, x) "
-            f"with 1 or 3 channels, got {np.shape(frames)}"
-        )
-    if not np.isfinite(values).all() or values.min() < 0 or values.max() > 1:
-        raise ValueError(
-            f"frame values must lie in [0, 1], got [{values.min():g}, {values.max():g}]"
-        )
-    if channels is not None and check_channels(channels) != values.shape[2]:
-        weights = np.array([0.2125, 0.7154, 0.0721])[None, None, :, None, None]
-        values = (
-            np.repeat(values, 3, axis=2)
-            if channels == 3
-            else (values * weights).sum(axis=2, keepdims=True)
-        )
-    dt = check_dt(dt)
-    pre, post = to_steps(t_pre, dt, "t_pre"), to_steps(t_post, dt, "t_post")
-    idx = frame_indices(values.shape[1], framerate, dt)
-    if dt > 1000.0 / framerate:
-        warnings.warn(
-            f"dt={dt:g} ms is longer than a frame ({1000.0 / framerate:g} ms at {framerate:g} Hz): "
-            f"{values.shape[1] - len(np.unique(idx))} of {values.shape[1]} frames are never shown",
-            UserWarning,
-            stacklevel=2,
-        )
-    n, n_stim = values.shape[0], len(idx)
-    out = np.full((n, pre + n_stim + post, *values.shape[2:]), BACKGROUND, dtype=np.float32)
-    out[:, pre : pre + n_stim] = values[:, idx]
-    coords.update({"stim_onset": [pre * dt] * n, "stim_offset": [(pre + n_stim) * dt] * n})
-    config = {
-        "framerate": framerate,
-        "dt": dt,
-        "t_pre": float(t_pre),
-        "t_post": float(t_post),
-        "channels": channels,
-        "frames": {**source, "shape": list(values.shape)},
-    }
-    attrs = {"framerate": float(framerate), "t_pre": float(t_pre), "t_post": float(t_post)}
-    return stimulus_array(
-        out, dt=dt, name="sequence", config=config, sample_coords=coords, attrs=attrs
-    )
+    check_choice("Moving-MNIST layout", layout, MOVING_MNIST_LAYOUTS)
+    raw = np.load(os.fspath(path), mmap_mode="r", allow_pickle=False)
+    if raw.ndim != 4:
+        raise InvalidValueError("path", os.fspath(path), f"a 4-D array ({layout}), found shape {raw.shape}")
+    file_shape = list(raw.shape)
+    if layout == "TNHW":
+        raw = raw.transpose(1, 0, 2, 3)
+    total = raw.shape[0]
+    n = total if n is None else check_int("n", n, lo=1, hi=total)
+    if framerate_hz is not None:
+        framerate_hz = check_number("framerate_hz", framerate_hz, lo=0, lo_open=True, unit="Hz")
+    chunk = np.asarray(raw[:n])
+    if chunk.dtype == np.uint8:
+        values = chunk.astype(np.float32) / 255.0
+    elif chunk.dtype.kind == "f":
+        values = chunk.astype(np.float32)
+        if not np.isfinite(values).all() or values.min() < 0 or values.max() > 1:
+            raise InvalidValueError("path", os.fspath(path), "uint8 values, or floats in [0, 1]")
+    else:
+        raise InvalidValueError("path", os.fspath(path), f"uint8 or float frames, found {chunk.dtype}")
+    config = {"path": os.fspath(path), "layout": layout, "n": n, "file_shape": file_shape}
+    out = _frames(values[:, :, None], "moving_mnist", config)
+    if framerate_hz is not None:
+        out.attrs["framerate_hz"] = framerate_hz
+    return out
 
 
 def make_sequences(name: str, n: int = 4, **kwargs: Any) -> xr.DataArray:

@@ -15,89 +15,27 @@ Example:
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Sequence
 
 import numpy as np
 import xarray as xr
 
+from dynvision.data.digits import load_digit_arrays
+from dynvision.data.natural import BUNDLED_IMAGES, load_source
+from dynvision.data.transforms import as_size, check_channels, fit_image
 from dynvision.registry import Registry, check_choice, check_kwargs
 from dynvision.stimuli.schema import json_config
 
 SOURCES = Registry("image source")
 IMAGE_DIMS = ("image", "channel", "y", "x")
 
-#: Images shipped inside scikit-image's wheel (no download needed).
-NATURAL_IMAGES = tuple(
-    "astronaut camera coffee chelsea rocket coins moon page text "
-    "clock brick grass gravel cell hubble_deep_field immunohistochemistry colorwheel "
-    "microaneurysms".split()
-)
+#: Images shipped inside scikit-image's wheel (no download needed): the same tuple as
+#: :data:`dynvision.data.natural.BUNDLED_IMAGES`, photographs first.
+NATURAL_IMAGES = BUNDLED_IMAGES
 
-
-def image_size(size: int | Sequence[int]) -> tuple[int, int]:
-    """Return ``size`` (an int or ``(height, width)``) as a ``(height, width)`` tuple.
-
-    Example:
-        >>> image_size(16), image_size((8, 12))
-        ((16, 16), (8, 12))
-    """
-    hw = (size, size) if np.ndim(size) == 0 else tuple(size)
-    if len(hw) != 2 or not all(isinstance(v, (int, np.integer)) and v >= 1 for v in hw):
-        raise ValueError(f"size must be a positive int or (height, width), got size={size!r}")
-    return int(hw[0]), int(hw[1])
-
-
-def check_channels(channels: int) -> int:
-    """Return ``channels`` if it is 1 or 3, else raise listing the valid counts.
-
-    Example:
-        >>> check_channels(3)
-        3
-    """
-    return check_choice("channel count", channels, [1, 3])
-
-
-def _fit(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Centre-crop ``image`` (h, w, c) to the aspect ratio of ``size``, then resize to it."""
-    from skimage.transform import resize
-
-    h, w = image.shape[:2]
-    target = size[0] / size[1]
-    if h / w > target:  # too tall: crop rows
-        new_h = max(1, round(w * target))
-        top = (h - new_h) // 2
-        image = image[top : top + new_h]
-    elif h / w < target:  # too wide: crop columns
-        new_w = max(1, round(h / target))
-        left = (w - new_w) // 2
-        image = image[:, left : left + new_w]
-    factors = (image.shape[0] // size[0], image.shape[1] // size[1])
-    if min(factors) >= 2:  # block-average first: fast, and anti-aliased for the bulk of it
-        from skimage.transform import downscale_local_mean
-
-        h, w = (
-            (image.shape[0] // factors[0]) * factors[0],
-            (image.shape[1] // factors[1]) * factors[1],
-        )
-        top, left = (image.shape[0] - h) // 2, (image.shape[1] - w) // 2
-        image = downscale_local_mean(image[top : top + h, left : left + w], (*factors, 1))
-    if image.shape[:2] != size:
-        image = resize(image, size, anti_aliasing=True, preserve_range=True, order=1)
-    return np.clip(image, 0.0, 1.0)
-
-
-def _channel_convert(image: np.ndarray, channels: int) -> np.ndarray:
-    """Convert an (h, w, c) image to ``channels`` (grey -> RGB by repetition)."""
-    from skimage.color import rgb2gray, rgba2rgb
-
-    if image.shape[2] == 4:
-        image = rgba2rgb(image)
-    if image.shape[2] == channels:
-        return image
-    if channels == 3:
-        return np.repeat(image[..., :1], 3, axis=2)
-    return rgb2gray(image)[..., None]
+#: ``size`` (an int or ``(height, width)``) as a ``(height, width)`` tuple: the one size
+#: parser, :func:`dynvision.data.transforms.as_size`.
+image_size = as_size
 
 
 def image_set(
@@ -126,9 +64,8 @@ def image_set(
 
 
 def _finish(images: list[np.ndarray], size: tuple[int, int], channels: int) -> np.ndarray:
-    """Resize and convert (h, w, c) images and stack them as (n, channel, y, x)."""
-    out = [_channel_convert(_fit(img, size), channels) for img in images]
-    return np.stack([o.transpose(2, 0, 1) for o in out]).astype(np.float32)
+    """Crop, resize and convert (h, w, c) images and stack them as (n, channel, y, x)."""
+    return np.stack([fit_image(img, size, channels) for img in images]).astype(np.float32)
 
 
 def from_array(
@@ -249,8 +186,6 @@ def natural_images(
         >>> natural_images(2, size=8).image.values.tolist()
         ['astronaut', 'camera']
     """
-    import skimage.data
-
     chosen = list(NATURAL_IMAGES if names is None else names)
     for name in chosen:
         check_choice("natural image", name, NATURAL_IMAGES)
@@ -259,20 +194,14 @@ def natural_images(
             raise ValueError(f"n={n!r} natural images requested; choose 1 <= n <= {len(chosen)}")
         chosen = chosen[:n]
     hw, ch = image_size(size), check_channels(channels)
-    raw = []
-    for name in chosen:
-        img = _to_float(np.asarray(getattr(skimage.data, name)()), 0)
-        raw.append(img[..., None] if img.ndim == 2 else img)
+    raw = [load_source(name) for name in chosen]
     config = {"n": n, "size": list(hw), "channels": ch, "names": chosen}
     return image_set(_finish(raw, hw, ch), chosen, source="natural", config=config)
 
 
-@functools.lru_cache(maxsize=1)
 def _digits() -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits
-
-    data = load_digits()
-    return (data.images / 16.0).astype(np.float64), data.target.astype(int)
+    """The digits as (images (N, 8, 8) in [0, 1], labels): :func:`load_digit_arrays`."""
+    return load_digit_arrays()
 
 
 @SOURCES.register("digits")

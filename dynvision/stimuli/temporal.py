@@ -28,6 +28,7 @@ import numpy as np
 import xarray as xr
 
 from dynvision.registry import Registry, check_kwargs
+from dynvision.validation import canonical_name
 from dynvision.stimuli.schema import BACKGROUND, as_list, check_dt, stimulus_array, to_steps
 from dynvision.stimuli.sources import IMAGE_DIMS, check_channels, from_array, image_size
 from dynvision.validation import ms_aliases
@@ -283,7 +284,7 @@ def make_stimulus(name: str, *args: Any, **kwargs: Any) -> xr.DataArray:
         (1, 4, 1, 2, 2)
     """
     fn = STIMULI.get(name)
-    check_kwargs(f"stimulus {name!r}", kwargs, fn)
+    check_kwargs(f"stimulus {name!r}", {canonical_name(fn, k): v for k, v in kwargs.items()}, fn)
     return fn(*args, **kwargs)
 
 

@@ -21,6 +21,12 @@ that renders interactively with bokeh (hover, zoom, widgets) and statically with
   ``dynvision explore`` command (:func:`add_explore_command`);
 - :mod:`~dynvision.views.offline`: :func:`extension` loads bokeh and panel JavaScript inline
   (notebooks and their HTML work offline); :func:`cdn_urls` finds external scripts in HTML.
+- :mod:`~dynvision.views.animation`: :func:`animate`, stimuli beside responses over time (samples,
+  areas, models side by side), inline with a time slider or saved as MP4 / GIF;
+- :mod:`~dynvision.views.hex`: :func:`hex_scatter` and :func:`lattice_illustration` for the
+  hexagonal receptor lattice;
+- :mod:`~dynvision.views.ensemble`: :func:`ensemble_responses` (a unit across an ensemble,
+  coloured by task error, per cluster) and :func:`cluster_embedding`.
 
 Linked selection: figures that vary with a condition or an area are HoloMaps keyed by it,
 and a Layout of HoloMaps shares one widget, so every panel (one per model) follows the
@@ -63,6 +69,12 @@ _LAZY = {
     "add_explore_command": "dynvision.views.serve",
     "extension": "dynvision.views.offline",
     "cdn_urls": "dynvision.views.offline",
+    "animate": "dynvision.views.animation",
+    "Animation": "dynvision.views.animation",
+    "hex_scatter": "dynvision.views.hex",
+    "lattice_illustration": "dynvision.views.hex",
+    "ensemble_responses": "dynvision.views.ensemble",
+    "cluster_embedding": "dynvision.views.ensemble",
 }
 
 __all__ = list(_LAZY)

@@ -173,5 +173,5 @@ def test_silent_area_without_input_stays_and_emits_nothing():
         out = area.step(None, 0, state)  # no input, no recurrent output yet: no term at all
     assert out is None and state.history.read(1, 1) is None
     assert float(state.v) == 0.0 and float(state.recorded) == 0.0
-    with pytest.raises(ValueError, match="unknown delay_fill 'hold'; valid delay_fills: 'rest', 'silent'"):
+    with pytest.raises(ValueError, match="unknown delay_fill 'hold'; valid choices: 'rest', 'silent'"):
         biased_area("hold")

@@ -1,4 +1,4 @@
-"""Run-time sequences and their sample-and-hold resampling to dt."""
+"""Run-time sequences, the Moving-MNIST loader and sample-and-hold resampling to dt."""
 
 import numpy as np
 import pytest
@@ -69,7 +69,7 @@ def test_make_sequences_errors():
     ],
 )
 def test_frame_indices_sample_and_hold(n_frames, framerate, dt, expected):
-    idx = frame_indices(n_frames, framerate, dt)
+    idx = frame_indices(n_frames, framerate_hz=framerate, dt_ms=dt)
     assert idx.tolist() == expected
     onsets = np.arange(n_frames) * 1000.0 / framerate
     times = np.arange(len(idx)) * dt
@@ -81,41 +81,44 @@ def test_sequence_stimulus_padding_and_resampling():
     frames = (
         np.arange(3, dtype=float)[None, :, None, None].repeat(2, 2).repeat(2, 3) / 4
     )  # (1, 3, 2, 2)
-    stim = sequence_stimulus(frames, framerate=100, dt=5, t_pre=10, t_post=15)
+    stim = sequence_stimulus(frames, framerate_hz=100, dt_ms=5, t_pre_ms=10, t_post=15)  # bare spelling too
     validate_stimulus(stim)
     trace = stim.isel(sample=0, channel=0, y=0, x=0).values.tolist()
     assert trace == [0.5, 0.5, 0.0, 0.0, 0.25, 0.25, 0.5, 0.5, 0.5, 0.5, 0.5]
     assert float(stim.stim_onset[0]) == 10 and float(stim.stim_offset[0]) == 40
-    assert stim.attrs["framerate"] == 100 and stim.attrs["stimulus"] == "sequence"
+    assert stim.attrs["framerate_hz"] == 100 and stim.attrs["stimulus"] == "sequence"
 
 
 def test_sequence_stimulus_carries_coords_and_channels():
     frames = moving_digits(2, n_frames=2, size=8, n_digits=1)
-    stim = sequence_stimulus(frames, framerate=500, dt=1, t_pre=1, t_post=1, channels=3)
+    stim = sequence_stimulus(frames, framerate_hz=500, dt=1, t_pre=1, t_post=1, channels=3)
     assert stim.sizes["channel"] == 3
     assert stim.label.values.tolist() == frames.label.values.tolist()
     grey_stim = sequence_stimulus(
-        stim.values[:, 1:3], framerate=1000, dt=1, t_pre=0, t_post=0, channels=1
+        stim.values[:, 1:3], framerate_hz=1000, dt=1, t_pre=0, t_post=0, channels=1
     )
     assert grey_stim.sizes["channel"] == 1
 
 
-def test_sequence_stimulus_warns_when_frames_are_skipped():
-    with pytest.warns(UserWarning, match=r"2 of 4 frames are never shown"):
-        sequence_stimulus(np.zeros((1, 4, 2, 2)), framerate=50, dt=40, t_pre=0, t_post=0)
+def test_sequence_stimulus_refuses_to_skip_frames_unless_asked():
+    with pytest.raises(ValueError, match=r"dt_ms=40(.0)? is invalid.*2 of 4 frames would never be shown.*drop_frames"):
+        sequence_stimulus(np.zeros((1, 4, 2, 2)), framerate_hz=50, dt_ms=40, t_pre_ms=0, t_post_ms=0)
+    stim = sequence_stimulus(np.arange(4.0)[None, :, None, None].repeat(2, 2).repeat(2, 3) / 4, framerate_hz=50,
+                             dt_ms=40, t_pre_ms=0, t_post_ms=0, drop_frames=True)
+    assert stim.isel(sample=0, channel=0, y=0, x=0).values.tolist() == [0.0, 0.5]  # frames 0 and 2
 
 
 @pytest.mark.parametrize(
     "frames, kwargs, match",
     [
-        (np.zeros((1, 2, 2)), {}, r"frames must have shape \(sequence, frame, y, x\)"),
-        (np.full((1, 2, 2, 2), 1.5), {}, r"frame values must lie in \[0, 1\]"),
-        (np.zeros((1, 2, 2, 2)), {"framerate": 0}, r"framerate must be a positive number of Hz"),
-        (np.zeros((1, 2, 2, 2)), {"t_pre": 3}, r"t_pre=3 ms is not a multiple of dt_ms=2"),
+        (np.zeros((1, 2, 2)), {}, r"frames=.* expected shape \(sequence, frame, y, x\)"),
+        (np.full((1, 2, 2, 2), 1.5), {}, r"frames=.*1.5.* expected values in \[0, 1\]"),
+        (np.zeros((1, 2, 2, 2)), {"framerate_hz": 0}, r"framerate_hz=0 is invalid: expected a finite number > 0 \(Hz\)"),
+        (np.zeros((1, 2, 2, 2)), {"t_pre_ms": 3}, r"t_pre_ms=3 is not a multiple of dt_ms=2"),
         (np.zeros((1, 2, 2, 2)), {"channels": 2}, r"unknown channel count 2"),
     ],
 )
 def test_sequence_stimulus_errors(frames, kwargs, match):
-    args = {"framerate": 100, "dt": 2, "t_pre": 2, "t_post": 0, **kwargs}
+    args = {"framerate_hz": 100, "dt_ms": 2, "t_pre_ms": 2, "t_post_ms": 0, **kwargs}
     with pytest.raises((ValueError, UnknownNameError), match=match):
         sequence_stimulus(frames, **args)

@@ -83,7 +83,7 @@ def test_digits_labels_range_and_seed():
 def test_image_size_errors():
     assert image_size([4, 6]) == (4, 6)
     with pytest.raises(
-        ValueError, match=r"size must be a positive int or \(height, width\), got size=0"
+        ValueError, match=r"size=0 is invalid: expected a positive int or \(height, width\)"
     ):
         image_size(0)
 

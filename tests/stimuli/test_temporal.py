@@ -39,7 +39,7 @@ def _case(name, digits):
             "repetition", digits, t_stim=4.0, t_interval=[2.0, 6.0], **common
         ),
         "sequence": lambda: make_stimulus(
-            "sequence", make_sequences("blocks", 2, n_frames=3, size=6), framerate=250, **common
+            "sequence", make_sequences("blocks", 2, n_frames=3, size=6), framerate_hz=250, **common
         ),
     }[name]()
 
