@@ -124,7 +124,7 @@ class _Weights(dict):
 class _Recurrence:
     """``h -> R h`` for one area, from the type's definition and the area's weights."""
 
-    def __init__(self, kind: str, sd: dict, prefix: str, channels: int, size, kernel: int, bound):
+    def __init__(self, kind: str, sd: dict, prefix: str, channels: int, size, kernel: int, bound, gain=None):
         self.kind, self.channels, self.size = kind, channels, tuple(size)
         p = prefix + "recurrence."
         get = sd.get
@@ -145,6 +145,8 @@ class _Recurrence:
         self.scale = 1.0
         if bound is not None and kind != "none":
             self.scale = min(1.0, float(bound) / self.operator_norm())
+        if gain is not None and kind != "none":
+            self.scale = float(gain) / self.operator_norm()
 
     def linear(self, h):
         return self(h, bias=False)
@@ -253,7 +255,7 @@ def reference_run(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch
         w = sd[f"areas.{s.name}.conv.weight"]
         own = tuple((n + 2 * (s.kernel // 2) - s.kernel) // s.stride + 1 for n in size)
         rec = _Recurrence(cfg["recurrence_type"], sd, f"areas.{s.name}.", w.shape[0], own,
-                          int(cfg["recurrence_kernel"]), cfg.get("recurrence_bound"))
+                          int(cfg["recurrence_kernel"]), cfg.get("recurrence_bound"), cfg.get("recurrence_gain"))
         areas.append(dict(name=s.name, w=w, b=sd.get(f"areas.{s.name}.conv.bias"), stride=s.stride,
                           pad=s.kernel // 2, size=own, pool=s.pool, rec=rec, tau=float(taus[s.name]),
                           channels=w.shape[0]))

@@ -172,11 +172,15 @@ class DynamicArea(nn.Module):
         self.recurrence_mode = c.recurrence_mode
         self._combine = combine(c.recurrence_mode)
         self.bound = None
-        if c.recurrence_bound is not None and self.has_recurrence:
+        if c.recurrence_bound is not None and c.recurrence_gain is not None:
+            raise ValueError(f"give recurrence_bound (a largest gain, {c.recurrence_bound}) or recurrence_gain "
+                             f"(a set gain, {c.recurrence_gain}), not both")
+        limit = c.recurrence_gain if c.recurrence_gain is not None else c.recurrence_bound
+        if limit is not None and self.has_recurrence:
             if c.recurrence_mode != "additive" or self.recurrence_target != "output":
-                raise ValueError("recurrence_bound applies to additive recurrence at the output; got "
+                raise ValueError("recurrence_bound and recurrence_gain apply to additive recurrence at the output; got "
                                  f"recurrence_mode={c.recurrence_mode!r}, target {self.recurrence_target!r}")
-            self.bound = RecurrenceBound(self.recurrence, c.recurrence_bound)
+            self.bound = RecurrenceBound(self.recurrence, limit, fixed=c.recurrence_gain is not None)
         self._rec_scale = 1.0
         # Time constant: fixed (buffer) or learned (log-parametrised parameter).
         tau_t = torch.tensor(float(tau))

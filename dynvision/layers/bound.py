@@ -5,11 +5,14 @@ activation (ReLU) the map ``r -> phi(c + R r)`` is a contraction when the operat
 recurrence ``R`` is below 1, so the area then has a single steady state that it approaches
 from anywhere, whatever the weights learn. :class:`RecurrenceBound` estimates ``||R||`` by power
 iteration on the recurrence module itself (any linear recurrence type: the adjoint comes from
-autograd) and scales the recurrent term by ``min(1, bound / ||R||)``.
+autograd) and scales the recurrent term by ``min(1, bound / ||R||)``. With ``fixed=True`` (the
+``recurrence_gain`` option) it scales by ``bound / ||R||``: the loop gain is set, and only the
+connectivity pattern is learned, so recurrence types compare at equal gain.
 
-The iteration vector is a persistent buffer (like ``torch.nn.utils.spectral_norm``): a few
-iterations refine it at every forward pass, but it is only stored back in training mode, so
-evaluation is deterministic.
+The iteration vector is a persistent buffer (like ``torch.nn.utils.spectral_norm``): in
+training a few iterations refine it at every forward pass; in evaluation the iteration runs to
+convergence once for the current weights (cached until they change), so an evaluated model uses
+its exact operator norm, deterministically.
 
 Example:
     >>> import torch
@@ -37,11 +40,11 @@ class RecurrenceBound(nn.Module):
         iterations: Power iterations per forward pass.
     """
 
-    def __init__(self, recurrence: nn.Module, bound: float, iterations: int = 3):
+    def __init__(self, recurrence: nn.Module, bound: float, iterations: int = 3, fixed: bool = False):
         super().__init__()
         if not 0 < bound:
             raise ValueError(f"recurrence_bound must be > 0, got {bound}")
-        self.bound, self.iterations = float(bound), int(iterations)
+        self.bound, self.iterations, self.fixed = float(bound), int(iterations), bool(fixed)
         self._recurrence = [recurrence]  # a list: not registered twice as a submodule
         c, size = recurrence.in_channels, recurrence.size
         if size is None or recurrence.in_channels != recurrence.out_channels:
@@ -70,15 +73,38 @@ class RecurrenceBound(nn.Module):
 
     def norm(self, iterations: int | None = None) -> torch.Tensor:
         """Estimated operator norm ``||R u||`` for the refined unit vector ``u`` (differentiable)."""
-        u = self._iterate(self.u.to(next(self.recurrence.parameters()).dtype),
-                          self.iterations if iterations is None else iterations)
+        dtype = next(self.recurrence.parameters()).dtype
+        if not self.training and iterations is None:
+            return self._converged_norm(dtype)
+        u = self._iterate(self.u.to(dtype), self.iterations if iterations is None else iterations)
         if self.training:
             self.u.copy_(u)
         return self._linear(u).norm()
 
+    def _converged_norm(self, dtype, tol: float = 1e-7, max_iterations: int = 2000) -> torch.Tensor:
+        """The operator norm by power iteration run to convergence, cached for unchanged weights."""
+        key = tuple((p.data_ptr(), p._version) for p in self.recurrence.parameters()) + (dtype,)
+        cached = self.__dict__.get("_eval_norm")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        u, last = self.u.to(dtype), None
+        with torch.no_grad():
+            for _ in range(0, max_iterations, 10):
+                u = self._iterate(u, 10)
+                value = float(self._linear(u).norm())
+                if last is not None and abs(value - last) <= tol * max(value, 1e-12):
+                    break
+                last = value
+        self.u.copy_(u.to(self.u.dtype))
+        norm = self._linear(u).norm().detach()
+        self.__dict__["_eval_norm"] = (key, norm)
+        return norm
+
     def scale(self) -> torch.Tensor:
-        """``min(1, bound / ||R||)``: the factor applied to the recurrent term."""
-        return torch.clamp(self.bound / self.norm().clamp_min(1e-12), max=1.0)
+        """``min(1, bound / ||R||)`` (or ``bound / ||R||`` when the gain is ``fixed``): the factor
+        applied to the recurrent term."""
+        ratio = self.bound / self.norm().clamp_min(1e-12)
+        return ratio if self.fixed else torch.clamp(ratio, max=1.0)
 
     def extra_repr(self) -> str:
-        return f"bound={self.bound}, iterations={self.iterations}"
+        return f"bound={self.bound}, fixed={self.fixed}, iterations={self.iterations}"

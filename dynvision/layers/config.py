@@ -48,6 +48,8 @@ class AreaConfig(Config):
                                  doc="any, or excitatory (recurrent weights kept non-negative)")
     recurrence_bound: float | None = param(None, "number", lo=0, lo_open=True, hi=100, allow_none=True,
                                            doc="largest operator norm of the recurrence (None: unbounded)")
+    recurrence_gain: float | None = param(None, "number", lo=0, lo_open=True, hi=100, allow_none=True,
+                                          doc="set each area's recurrent loop gain (operator norm) to this value")
     train_tau: bool = param(False, "bool", doc="learn the time constant")
     delay_fill: str = param("rest", "choice", choices=FILLS,
                             doc="before a source first emits, a delayed read gives its initial output "

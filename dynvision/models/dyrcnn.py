@@ -62,6 +62,8 @@ class DyRCNNConfig(ModelConfig):
                                  doc="any, or excitatory (recurrent weights kept non-negative)")
     recurrence_bound: float | None = param(None, "number", lo=0, lo_open=True, hi=100, allow_none=True,
                                            doc="largest operator norm of each area's recurrence (None: unbounded)")
+    recurrence_gain: float | None = param(None, "number", lo=0, lo_open=True, hi=100, allow_none=True,
+                                          doc="set each area's recurrent loop gain (operator norm) to this value")
     recurrence_bias: bool = param(False, "bool", doc="biases in the recurrent convolutions")
     skip: bool = param(True, "bool", doc="skip connections V1 -> V4 and V2 -> IT")
     feedback: bool = param(False, "bool", doc="feedback connections V4 -> V1 and IT -> V2")

@@ -31,6 +31,7 @@ CASES = [
     dict(normalization=1.0, integrator="exponential", feedback=True, tfb=4.0, skip=False),
     dict(recurrence_sign="excitatory", recurrence_type="depthpointwise", recurrence_bound=0.8),
     dict(recurrence_sign="excitatory", recurrence_type="self", normalization=1.0),
+    dict(recurrence_sign="excitatory", recurrence_type="full", recurrence_gain=0.7),
 ]
 
 
@@ -41,7 +42,7 @@ def _id(kwargs):
 @pytest.mark.parametrize("kwargs", CASES, ids=_id)
 def test_model_matches_reference(kwargs):
     torch.manual_seed(0)
-    model = dynvision.create_model("DyRCNNx4", n_classes=5, input_dims=(12, 2, 16, 16), width=0.125, **kwargs)
+    model = dynvision.create_model("DyRCNNx4", n_classes=5, input_dims=(12, 2, 16, 16), width=0.125, **kwargs).eval()
     torch.nn.init.normal_(model.classifier.weight, std=1.0)  # make the logits sensitive to every unit
     for name, p in model.named_parameters():  # nonzero biases: the resting state is not zero
         if name.endswith("bias"):
