@@ -14,7 +14,8 @@ edge to the right/bottom edge; pixel centres at ``-1 + (2 j + 1) / W``)::
 with ``S_n = diag(sigma_x, sigma_y)^2`` (isotropic: ``sigma_x = sigma_y``) or, with
 ``anisotropic=True``, a full covariance with correlation ``rho_n`` (an oriented ellipse). The
 mask sums to one, so its extent and the feature weights do not trade off: the feature weights
-carry the gain. Positions are clamped to the map.
+carry the gain. Positions stay on the map: ``mu = tanh(mu_raw)`` (a clamp would stop the
+gradient of a position that strays off the map, and the position could not come back).
 
 :class:`MultiSessionReadout` holds one :class:`GaussianReadout` per recording session, all
 reading the same core (``readout_keys()`` lists the sessions).
@@ -72,7 +73,7 @@ class GaussianReadout(nn.Module):
         bias: Learn a bias per neuron.
 
     Attributes:
-        mu: ``(N, 2)`` positions ``(x, y)``, normalised.
+        mu_raw: ``(N, 2)`` unconstrained positions; :attr:`mu` is ``tanh(mu_raw)``.
         log_sigma: ``(N, 2)`` log extents (``(N, 1)`` when isotropic).
         rho: ``(N,)`` pre-tanh correlation (anisotropic only).
         features: ``(N, C)`` feature weights.
@@ -90,11 +91,40 @@ class GaussianReadout(nn.Module):
         self.nonlinearity = nonlinearity
         self._f = NONLINEARITIES.get(nonlinearity)
         init_sigma = check_number("init_sigma", init_sigma, lo=0, lo_open=True)
-        self.mu = nn.Parameter(torch.empty(self.n_neurons, 2).uniform_(-0.5, 0.5))
+        self.mu_raw = nn.Parameter(torch.empty(self.n_neurons, 2).uniform_(-0.2, 0.2))
         self.log_sigma = nn.Parameter(torch.full((self.n_neurons, 2 if anisotropic else 1), math.log(init_sigma)))
         self.rho = nn.Parameter(torch.zeros(self.n_neurons)) if anisotropic else None
         self.features = nn.Parameter(torch.empty(self.n_neurons, self.in_channels).normal_(0, 1 / self.in_channels))
         self.bias = nn.Parameter(torch.zeros(self.n_neurons)) if bias else None
+
+    @property
+    def mu(self) -> torch.Tensor:
+        """``(N, 2)`` positions ``(x, y)`` on the map, normalised (-1 to 1)."""
+        return torch.tanh(self.mu_raw)
+
+    @torch.no_grad()
+    def set(self, mu=None, sigma=None, features=None, bias=None, correlation=None) -> "GaussianReadout":
+        """Set parameters to given values (e.g. a known readout for a simulation); returns ``self``.
+
+        Args:
+            mu: ``(N, 2)`` positions in ``(-1, 1)``.
+            sigma: ``(N, 1)`` or ``(N, 2)`` extents (``(N, 2)`` needs ``anisotropic``).
+            features: ``(N, C)`` feature weights.
+            bias: ``(N,)`` biases.
+            correlation: ``(N,)`` correlations in ``(-0.95, 0.95)`` (anisotropic only).
+        """
+        as_t = lambda v: torch.as_tensor(v, dtype=self.mu_raw.dtype, device=self.mu_raw.device)  # noqa: E731
+        if mu is not None:
+            self.mu_raw.copy_(torch.atanh(as_t(mu).clamp(-1 + 1e-6, 1 - 1e-6)))
+        if sigma is not None:
+            self.log_sigma.copy_(as_t(sigma).log().expand_as(self.log_sigma))
+        if features is not None:
+            self.features.copy_(as_t(features))
+        if bias is not None:
+            self.bias.copy_(as_t(bias))
+        if correlation is not None:
+            self.rho.copy_(torch.atanh(as_t(correlation) / 0.95))
+        return self
 
     @property
     def sigma(self) -> torch.Tensor:
@@ -105,13 +135,13 @@ class GaussianReadout(nn.Module):
     def correlation(self) -> torch.Tensor:
         """``(N,)`` correlation of the mask's x and y (0 when isotropic)."""
         if self.rho is None:
-            return torch.zeros(self.n_neurons, device=self.mu.device, dtype=self.mu.dtype)
+            return torch.zeros(self.n_neurons, device=self.mu_raw.device, dtype=self.mu_raw.dtype)
         return 0.95 * torch.tanh(self.rho)
 
     def mask(self) -> torch.Tensor:
         """``(N, H, W)`` spatial masks, each summing to one."""
-        x, y = map_grid(self.size, self.mu.device, self.mu.dtype)
-        mu = self.mu.clamp(-1.0, 1.0)
+        x, y = map_grid(self.size, self.mu_raw.device, self.mu_raw.dtype)
+        mu = self.mu
         dx = (x.unsqueeze(0) - mu[:, 0, None, None]) / self.sigma[:, 0, None, None]
         dy = (y.unsqueeze(0) - mu[:, 1, None, None]) / self.sigma[:, 1, None, None]
         rho = self.correlation[:, None, None]

@@ -167,6 +167,8 @@ class SpatioTemporalCore(nn.Module):
     def __init__(self, channels: Sequence[int], kernel_size: int = 3, *, mean: float = BACKGROUND,
                  std: float = 0.25, **kwargs):
         super().__init__()
+        self.config = {"channels": [int(c) for c in channels], "kernel_size": kernel_size, "mean": mean, "std": std,
+                       **kwargs}
         self.mean = check_number("mean", mean)
         self.std = check_number("std", std, lo=0, lo_open=True)
         channels = [check_int(f"channels[{i}]", c, lo=1) for i, c in enumerate(channels)]

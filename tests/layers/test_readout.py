@@ -15,15 +15,8 @@ from dynvision.validation import InvalidValueError
 
 
 def _set(readout, mu, sigma, rho=None, features=None, bias=None):
-    with torch.no_grad():
-        readout.mu.copy_(torch.as_tensor(mu, dtype=torch.float32))
-        readout.log_sigma.copy_(torch.as_tensor(sigma, dtype=torch.float32).log())
-        if rho is not None:
-            readout.rho.copy_(torch.atanh(torch.as_tensor(rho, dtype=torch.float32) / 0.95))
-        if features is not None:
-            readout.features.copy_(torch.as_tensor(features, dtype=torch.float32))
-        if bias is not None:
-            readout.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
+    readout.set(mu=mu, sigma=sigma, correlation=rho, features=features, bias=bias)
+    torch.testing.assert_close(readout.mu.detach(), torch.tensor(mu, dtype=torch.float32))
 
 
 def _moments(mask, size):
