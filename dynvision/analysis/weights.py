@@ -129,6 +129,8 @@ class LayerKernel:
             reads its own input channel), a self recurrence is ``(C, 1, 1, 1)``, a topographic
             kernel ``(1, 1, k, k)`` (one kernel on the cortical sheet).
         scale: Factor the model applies to this layer's output (the recurrence bound), else 1.
+        depthwise: Each output channel reads only its own input channel (grouped convolutions,
+            self recurrence).
     """
 
     area: str
@@ -136,11 +138,7 @@ class LayerKernel:
     name: str
     weight: np.ndarray
     scale: float = 1.0
-
-    @property
-    def depthwise(self) -> bool:
-        """Whether each output channel reads only its own input channel."""
-        return self.weight.shape[1] == 1 and self.weight.shape[0] > 1
+    depthwise: bool = False
 
 
 def _as_kernel(module: nn.Module, w) -> np.ndarray:
@@ -196,7 +194,10 @@ def layer_kernels(model, areas=None, kinds=None) -> list[LayerKernel]:
                 for name, w in weight_tensors(module):
                     sub = module.get_submodule(name) if name else module
                     full = ".".join(p for p in (prefix, name) if p)
-                    out.append(LayerKernel(area, kind, full, _as_kernel(sub, w), scale))
+                    groups = getattr(sub, "groups", 1)
+                    depthwise = (w.ndim == 1 and not hasattr(sub, "kernel")) or \
+                        (groups > 1 and groups == getattr(sub, "in_channels", 0))
+                    out.append(LayerKernel(area, kind, full, _as_kernel(sub, w), scale, depthwise))
     return out
 
 

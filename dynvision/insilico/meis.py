@@ -22,8 +22,10 @@ last one is the convergence trace. Optimisers:
 
 A static MEI (the default) is one image shown for the whole ``duration_ms``; with
 ``static=False`` every frame is free (a movie, optionally band-limited by
-``temporal_cutoff_hz``). Random starts: start ``s`` of every unit begins from the same seeded
-noise pattern, so runs are reproducible and independent of how units are batched.
+``temporal_cutoff_hz``). Random starts: start ``s`` of a unit is the best, for that unit, of
+``n_candidates`` seeded noise patterns (forward passes only), so a rectified unit that is
+silent for most noise (and so has no gradient) starts where it responds; runs are
+reproducible and independent of how units are batched.
 
 Example:
     >>> import dynvision
@@ -69,18 +71,19 @@ def _unit_coords(units: Sequence[Unit]) -> dict[str, Any]:
             "unit_session": ("unit", np.array([u.session or "" for u in units], dtype=object))}
 
 
-def start_noise(seed: int, start: int, shape: Sequence[int], std: float) -> torch.Tensor:
-    """The seeded initial contrast of random start ``start`` (on the CPU; the same for every unit)."""
-    rng = np.random.default_rng([int(seed), int(start)])
+def start_noise(seed: int, start: int, shape: Sequence[int], std: float, candidate: int = 0) -> torch.Tensor:
+    """The seeded noise contrast of candidate ``candidate`` of random start ``start`` (on the CPU)."""
+    rng = np.random.default_rng([int(seed), int(start), int(candidate)])
     return torch.from_numpy(rng.normal(0.0, std, size=tuple(shape)).astype(np.float32))
 
 
 @ms_aliases
-def mei(model, units: Any, *, n_starts: int = 1, steps: int = 200, lr: float | None = None, optimizer: str = "ascent",
+def mei(model, units: Any, *, n_starts: int = 1, n_candidates: int = 16, steps: int = 200, lr: float | None = None,
+        optimizer: str = "ascent",
         seed: int = 0, duration_ms: float | None = None, static: bool = True,
         window_ms: Sequence[float] | None = None, reduce: str = "mean",
         value_range: Sequence[float] | None = (0.0, 1.0), norm: float | None = None,
-        temporal_cutoff_hz: float | None = None, init_std: float = 0.1, background: float = BACKGROUND,
+        temporal_cutoff_hz: float | None = None, init_std: float = 0.25, background: float = BACKGROUND,
         batch_size: int = 64, progress: bool = True,
         callback: Callable[[int, list[Unit], torch.Tensor], None] | None = None) -> xr.Dataset:
     """Optimise the most exciting input of each unit.
@@ -89,6 +92,7 @@ def mei(model, units: Any, *, n_starts: int = 1, steps: int = 200, lr: float | N
         model: A dynvision model (kept on its device and dtype; frozen during the run).
         units: Unit specs (``"V1:3"``, ``Unit("V4", 0, y=1, x=2)``, ``"output:2"``...).
         n_starts: Random starts per unit.
+        n_candidates: Noise patterns tried for each start (the unit's best one is the start).
         steps: Optimisation steps.
         lr: Step size: the first step's length in contrast norm for ``ascent`` (default
             ``0.05 * sqrt(pixels per stimulus)``, a twentieth of the largest contrast norm in
@@ -103,7 +107,7 @@ def mei(model, units: Any, *, n_starts: int = 1, steps: int = 200, lr: float | N
         norm: Largest L2 norm of the contrast ``x - background`` (``None``: no norm ball).
         temporal_cutoff_hz: Movies only: keep temporal frequencies up to this (a band-limited
             movie; ``None``: no smoothness constraint).
-        init_std: Standard deviation of the initial noise contrast.
+        init_std: Standard deviation of the initial noise contrast (before the constraints).
         background: Grey level the contrast is measured from.
         batch_size: Rows (units x starts) optimised together; results do not depend on it.
         progress: Show a progress bar.
@@ -120,6 +124,7 @@ def mei(model, units: Any, *, n_starts: int = 1, steps: int = 200, lr: float | N
     """
     units = resolve_units(model, units)
     n_starts = check_int("n_starts", n_starts, lo=1)
+    n_candidates = check_int("n_candidates", n_candidates, lo=1)
     steps = check_int("steps", steps, lo=0)
     check_choice("optimizer", optimizer, OPTIMIZERS)
     seed = check_int("seed", seed)
@@ -143,7 +148,8 @@ def mei(model, units: Any, *, n_starts: int = 1, steps: int = 200, lr: float | N
     lr = check_number("lr", lr, lo=0, lo_open=True)
     param = next(model.parameters())
     device, dtype = param.device, param.dtype
-    starts = [start_noise(seed, s, shape, init_std) for s in range(n_starts)]
+    noise = torch.stack([torch.stack([start_noise(seed, s, shape, init_std, k) for k in range(n_candidates)])
+                         for s in range(n_starts)])  # (starts, candidates, frames, C, H, W)
     rows = [(u, s) for u in units for s in range(n_starts)]
     chunks = [rows[i:i + batch_size] for i in range(0, len(rows), batch_size)]
     out = {"delta": [], "trace": [], "response": []}
@@ -153,8 +159,9 @@ def mei(model, units: Any, *, n_starts: int = 1, steps: int = 200, lr: float | N
     try:
         with frozen(model), torch.enable_grad():
             for chunk in chunks:
-                init = torch.stack([starts[s] for _, s in chunk]).to(device=device, dtype=dtype)
-                delta, trace, response = _optimise(model, [u for u, _ in chunk], constraints.project(init),
+                init = _best_candidates(model, chunk, noise, constraints, n_steps, window_ms, reduce, background,
+                                        batch_size, device, dtype)
+                delta, trace, response = _optimise(model, [u for u, _ in chunk], init,
                                                    constraints, n_steps, steps, lr, optimizer, window_ms, reduce,
                                                    background, bar, callback)
                 out["delta"].append(delta)
@@ -162,7 +169,7 @@ def mei(model, units: Any, *, n_starts: int = 1, steps: int = 200, lr: float | N
                 out["response"].append(response)
     finally:
         bar.close()
-    settings = {"n_starts": n_starts, "steps": steps, "lr": lr, "optimizer": optimizer, "seed": seed,
+    settings = {"n_starts": n_starts, "n_candidates": n_candidates, "steps": steps, "lr": lr, "optimizer": optimizer, "seed": seed,
                 "duration_ms": duration_ms, "static": static, "window_ms": window_ms, "reduce": reduce,
                 "value_range": value_range, "norm": norm, "temporal_cutoff_hz": temporal_cutoff_hz,
                 "init_std": init_std, "background": background}
@@ -187,6 +194,27 @@ def _constraints(value_range, norm, cutoff_hz, background, static, n_steps, dt) 
     return Constraints(norm, lo, hi, basis)
 
 
+def _held(d: torch.Tensor, n_steps: int) -> torch.Tensor:
+    """Contrast rows ``(R, frames, C, H, W)`` over the run: a static frame is held for every step."""
+    return d.expand(-1, n_steps, *d.shape[2:]) if d.shape[1] == 1 and n_steps > 1 else d
+
+
+@torch.no_grad()
+def _best_candidates(model, chunk, noise, constraints, n_steps, window_ms, reduce, background, batch_size, device,
+                     dtype) -> torch.Tensor:
+    """Each row's start: the (projected) noise candidate its unit responds to most."""
+    k = noise.shape[1]
+    cands = constraints.project(noise[[s for _, s in chunk]].flatten(0, 1).to(device=device, dtype=dtype))
+    units = [u for u, _ in chunk for _ in range(k)]
+    if k == 1:
+        return cands
+    values = torch.cat([objective_values(model, background + _held(cands[i:i + batch_size], n_steps),
+                                         units[i:i + batch_size], window_ms, reduce)
+                        for i in range(0, len(cands), batch_size)])
+    best = values.view(len(chunk), k).argmax(1)
+    return cands.view(len(chunk), k, *cands.shape[1:])[torch.arange(len(chunk), device=best.device), best]
+
+
 def _optimise(model, units, delta, constraints, n_steps, steps, lr, optimizer, window_ms, reduce, background, bar,
               callback):
     delta = delta.clone().requires_grad_(True)
@@ -197,7 +225,7 @@ def _optimise(model, units, delta, constraints, n_steps, steps, lr, optimizer, w
     shape = (-1, *[1] * (delta.ndim - 1))
 
     def stimulus(d):
-        return background + (d.expand(-1, n_steps, *d.shape[2:]) if d.shape[1] == 1 and n_steps > 1 else d)
+        return background + _held(d, n_steps)
 
     for k in range(steps):
         value = objective_values(model, stimulus(delta), units, window_ms, reduce)
