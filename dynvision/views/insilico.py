@@ -91,7 +91,8 @@ def _draw_kernel(fig, ax, kernel: LayerKernel) -> Any:
     o, i, kh, kw = w.shape
     m = _symmetric(w)
     cmap = matplotlib.colormaps[KERNEL_CMAP].with_extremes(bad="#f2f2f2")
-    if kernel.depthwise or i == 1:  # one input per output channel: one row of tiles
+    row = kernel.depthwise or i == 1
+    if row:  # one input per output channel: one row of tiles
         img = ax.imshow(mosaic(w.transpose(1, 0, 2, 3)), cmap=cmap, vmin=-m, vmax=m, interpolation="nearest")
         _tile_ticks(ax, o, kw, "x", "channel (reads its own input channel)" if kernel.depthwise else "output channel")
         ax.set_yticks([])
@@ -102,7 +103,7 @@ def _draw_kernel(fig, ax, kernel: LayerKernel) -> Any:
     scale = f", x {kernel.scale:.3g} (recurrence bound)" if kernel.scale != 1 else ""
     ax.set_title(f"{kernel.area} {kernel.kind}: {kernel.name}\n{o} x {i} channels, {kh} x {kw}{scale}")
     ax.spines[:].set_visible(False)
-    fig.colorbar(img, ax=ax, shrink=0.8, label="weight")
+    fig.colorbar(img, ax=ax, shrink=0.6 if row else 0.8, label="weight", location="bottom" if row else "right")
     return img
 
 
