@@ -134,12 +134,19 @@ class SpatioTemporalConv(nn.Module):
                              f"got shape {tuple(x.shape)}")
         b, t = x.shape[:2]
         y = F.conv2d(x.flatten(0, 1), self.spatial_weight, None, self.stride, self.padding)
-        y = y.unflatten(0, (b, t)).permute(0, 2, 1, 3, 4)  # (B, out, T, H', W')
-        kernel = self.temporal_kernel().flip(-1)  # cross-correlation over a left-padded time axis
-        y = F.conv3d(F.pad(y, (0, 0, 0, 0, self.n_taps - 1, 0)), kernel[:, None, :, None, None].to(y.dtype),
-                     groups=self.out_channels)
-        y = y.permute(0, 2, 1, 3, 4)
-        return y if self.bias is None else y + self.bias.view(1, 1, -1, 1, 1).to(y.dtype)
+        y = y.unflatten(0, (b, t))  # (B, T, out, H', W')
+        out = torch.einsum("ots,bsop->btop", self.temporal_matrix(t).to(y.dtype), y.flatten(3)).view(y.shape)
+        return out if self.bias is None else out + self.bias.view(1, 1, -1, 1, 1).to(out.dtype)
+
+    def temporal_matrix(self, n_steps: int) -> torch.Tensor:
+        """``(out, T, T)``: the causal temporal filter as a matrix, ``M[o, t, s] = k_o[t - s]``
+        (zero outside the kernel's window); one batched matrix product filters all positions."""
+        lag = torch.arange(n_steps, device=self.basis.device)
+        lag = lag[:, None] - lag[None, :]
+        inside = (lag >= 0) & (lag < self.n_taps)
+        k = self.temporal_kernel()
+        return torch.where(inside, k[:, lag.clamp(0, self.n_taps - 1)], torch.zeros((), dtype=k.dtype,
+                                                                                    device=k.device))
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -152,30 +159,38 @@ class SpatioTemporalCore(nn.Module):
 
     Args:
         channels: ``(input channels, hidden 1, hidden 2, ...)``.
-        kernel_size: Spatial kernel size of every layer.
+        kernel_size: Spatial kernel size of every layer, or one per layer.
+        kernel_ms: Temporal extent of every layer's kernel in ms, or one per layer.
+        padding: Spatial zero padding of every layer, or one per layer (``None``: same size).
         mean: Luminance mapped to zero (the grey background).
         std: Luminance difference mapped to one.
-        **kwargs: Options of :class:`SpatioTemporalConv` (``kernel_ms``, ``dt_ms``...).
+        **kwargs: Other options of :class:`SpatioTemporalConv` (``dt_ms``, ``n_frequencies``...).
 
     Example:
         >>> import torch
-        >>> core = SpatioTemporalCore((2, 4, 6), kernel_size=3, kernel_ms=6, dt_ms=2)
+        >>> core = SpatioTemporalCore((2, 4, 6), kernel_size=(5, 3), kernel_ms=(10, 6), dt_ms=2)
         >>> core(torch.rand(1, 5, 2, 8, 8)).shape, core.out_channels
         (torch.Size([1, 5, 6, 8, 8]), 6)
     """
 
-    def __init__(self, channels: Sequence[int], kernel_size: int = 3, *, mean: float = BACKGROUND,
-                 std: float = 0.25, **kwargs):
+    @ms_aliases
+    def __init__(self, channels: Sequence[int], kernel_size: int | Sequence[int] = 3,
+                 kernel_ms: float | Sequence[float] = 20.0, *, padding: int | Sequence[int | None] | None = None,
+                 mean: float = BACKGROUND, std: float = 0.25, **kwargs):
         super().__init__()
-        self.config = {"channels": [int(c) for c in channels], "kernel_size": kernel_size, "mean": mean, "std": std,
-                       **kwargs}
-        self.mean = check_number("mean", mean)
-        self.std = check_number("std", std, lo=0, lo_open=True)
         channels = [check_int(f"channels[{i}]", c, lo=1) for i, c in enumerate(channels)]
         if len(channels) < 2:
             raise ValueError(f"channels must list the input channels and at least one layer, got {channels}")
-        self.layers = nn.ModuleList(SpatioTemporalConv(a, b, kernel_size, **kwargs)
-                                    for a, b in zip(channels[:-1], channels[1:]))
+        n = len(channels) - 1
+        sizes = _per_layer("kernel_size", kernel_size, n)
+        times = _per_layer("kernel_ms", kernel_ms, n)
+        pads = _per_layer("padding", padding, n)
+        self.config = {"channels": channels, "kernel_size": sizes, "kernel_ms": times, "padding": pads, "mean": mean,
+                       "std": std, **kwargs}
+        self.mean = check_number("mean", mean)
+        self.std = check_number("std", std, lo=0, lo_open=True)
+        self.layers = nn.ModuleList(SpatioTemporalConv(a, b, k, kernel_ms=t, padding=p, **kwargs)
+                                    for a, b, k, t, p in zip(channels[:-1], channels[1:], sizes, times, pads))
         self.out_channels = channels[-1]
 
     def out_size(self, size: Sequence[int]) -> tuple[int, int]:
@@ -189,6 +204,13 @@ class SpatioTemporalCore(nn.Module):
         for layer in self.layers:
             x = F.elu(layer(x))
         return x
+
+
+def _per_layer(name: str, value, n: int) -> list:
+    values = list(value) if isinstance(value, (list, tuple)) else [value] * n
+    if len(values) != n:
+        raise ValueError(f"{name} needs one value or one per layer ({n}), got {value!r}")
+    return values
 
 
 __all__ = ["SpatioTemporalConv", "SpatioTemporalCore", "temporal_basis"]

@@ -114,10 +114,9 @@ class ReadoutModel(nn.Module):
         if isinstance(record, (list, tuple)):
             record = dict.fromkeys(record, "none")
         recordings = {}
-        for name, reduce in (record or {}).items():
+        for name, reduce in (record or {}).items():  # every step at once: (B * T, C, H, W) -> (B, T, ...)
             check_choice("area", name, [self.readout_area])
-            fn = (lambda a: a) if reduce in ("none", None) else reduce
-            recordings[name] = torch.stack([fn(act[:, t]) for t in range(act.shape[1])], 1)
+            recordings[name] = act if reduce in ("none", None) else reduce(act.flatten(0, 1)).unflatten(0, act.shape[:2])
         return RunOutput(act.new_zeros(act.shape[0], act.shape[1], 0), recordings, None)
 
     def save(self, path: str | os.PathLike) -> str:
