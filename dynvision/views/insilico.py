@@ -53,7 +53,26 @@ def _style():
 def _figure(width: float, height: float):
     from matplotlib.figure import Figure
 
+    _notebook_display()
     return Figure(figsize=(max(width, 2.5), max(height, 2.0)), layout="constrained")
+
+
+def _notebook_display() -> None:
+    """Inside IPython, show matplotlib figures as PNG when they are a cell's result (as
+    ``%matplotlib inline`` does; figures made without pyplot otherwise print as text)."""
+    import sys
+
+    if "IPython" not in sys.modules:
+        return
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None or getattr(shell, "_dynvision_figures", False):
+        return
+    from IPython.core.pylabtools import select_figure_formats
+
+    select_figure_formats(shell, {"png"}, bbox_inches="tight")
+    shell._dynvision_figures = True
 
 
 def _symmetric(values: np.ndarray) -> float:
@@ -232,7 +251,8 @@ def readout_figure(readout, neuron: int, activity: np.ndarray | None = None, *, 
     mask = readout.mask().detach().float().cpu().numpy()[n]
     features = readout.features.detach().float().cpu().numpy()[n]
     with _style():
-        fig = _figure(8, 3.2)
+        fig = _figure(9, 3.2)
+        fig.get_layout_engine().set(wspace=0.12)
         ax_m, ax_f = fig.subplots(1, 2, width_ratios=[1, 1.6])
         if activity is not None:
             ax_m.imshow(np.asarray(activity), cmap="Greys", interpolation="nearest")
@@ -247,6 +267,7 @@ def readout_figure(readout, neuron: int, activity: np.ndarray | None = None, *, 
         colors = np.where(features >= 0, "#D55E00", "#0072B2")
         ax_f.bar(np.arange(len(features)), features, color=colors)
         ax_f.axhline(0, color="grey", lw=0.6)
+        ax_f.set_xticks(np.arange(0, len(features), max(1, len(features) // 16)))
         ax_f.set_xlabel("channel")
         ax_f.set_ylabel("feature weight")
         ax_f.set_title("feature weights")
