@@ -13,8 +13,8 @@ For each it prints, measured in this run:
 - MEI optimisation steps per second with 1 unit and with 32 units in one batch, and the ratio
   of unit-steps per second (how much batching over units gains);
 - the time of the 21 x 21 gradient grid (``start=-1, stop=1, step=0.1``: 441 points) batched
-  (one forward/backward per 147 points) and the same grid one point per pass (the serial loop
-  openretina runs), and their ratio;
+  (the default 32 points per forward/backward pass: 14 passes) and the same grid one point per
+  pass (the serial loop openretina runs), and their ratio;
 - with ``--openretina PYTHON`` (an interpreter with openretina installed, e.g. a separate venv),
   openretina's own ``get_gradient_grid`` on its model, timed in a subprocess, and the ratio to
   dynvision's batched grid on the core+readout model.
@@ -84,10 +84,11 @@ def mei_rate(model, units, steps: int) -> float:
     return steps / (time.perf_counter() - t)
 
 
-def grid_time(model, unit: str, batch_size: int) -> float:
+def grid_time(model, unit: str, batch_size: int | None = None) -> float:
     stim = torch.rand(2, 18, 16, generator=torch.Generator().manual_seed(0))
     t = time.perf_counter()
-    ds = gradient_grid(model, stim, unit, start=-1, stop=1, step=0.1, batch_size=batch_size, progress=False)
+    kw = {} if batch_size is None else {"batch_size": batch_size}
+    ds = gradient_grid(model, stim, unit, start=-1, stop=1, step=0.1, progress=False, **kw)
     elapsed = time.perf_counter() - t
     assert ds["response"].shape == (21, 21)
     return elapsed
@@ -112,8 +113,8 @@ def main(argv=None) -> None:
         print(f"  MEI, 1 unit:    {one:7.2f} steps/s ({one:7.1f} unit-steps/s)")
         print(f"  MEI, 32 units:  {many:7.2f} steps/s ({32 * many:7.1f} unit-steps/s): "
               f"{32 * many / one:.1f}x the unit-steps/s of one unit at a time")
-        batched = grid_time(model, unit_of(name), batch_size=147)
-        print(f"  gradient grid 21 x 21, batched (3 passes):     {batched:7.2f} s")
+        batched = grid_time(model, unit_of(name))
+        print(f"  gradient grid 21 x 21, batched (14 passes):    {batched:7.2f} s")
         if name == "core+readout":
             batched_readout = batched
         if not args.no_serial:

@@ -14,6 +14,7 @@ The role of this package is to probe a trained model as an experimenter probes a
   contrasts of two stimulus channels) and :func:`equalize_channels`;
 - :mod:`~dynvision.insilico.impulse`: :func:`impulse_responses`, the response of every
   channel over time to a brief flash (the temporal side of a continuous-time unit);
+- :mod:`~dynvision.insilico.loading`: :func:`load_model` from a name, a checkpoint or a folder;
 - :mod:`~dynvision.insilico.visualize`: the ``dynvision visualize`` command.
 
 It depends on :mod:`dynvision.models` and :mod:`dynvision.layers`; figures live in
@@ -46,6 +47,7 @@ _LAZY = {
     "gradient_grid": "dynvision.insilico.tuning",
     "equalize_channels": "dynvision.insilico.tuning",
     "impulse_responses": "dynvision.insilico.impulse",
+    "load_model": "dynvision.insilico.loading",
     "visualize_model": "dynvision.insilico.visualize",
 }
 

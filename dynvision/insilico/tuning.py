@@ -84,7 +84,7 @@ def gradient_grid(model, stimulus: Any, unit: Any, channels: Sequence[int] | Non
                   stop: float = 1.0, step: float = 0.1, *, masks: Sequence[Any] | None = None,
                   names: Sequence[str] | None = None, duration_ms: float | None = None,
                   window_ms: Sequence[float] | None = None, reduce: str = "mean", background: float = BACKGROUND,
-                  batch_size: int = 128, progress: bool = True) -> xr.Dataset:
+                  batch_size: int = 32, progress: bool = True) -> xr.Dataset:
     """Response and response gradient of ``unit`` across the contrasts of two stimulus components.
 
     Args:
