@@ -32,7 +32,7 @@ import torch
 
 from dynvision.insilico.units import OUTPUT, READOUT, resolve_units
 from dynvision.registry import Registry
-from dynvision.validation import check_numbers
+from dynvision.validation import check_numbers, ms_aliases
 
 TIME_REDUCERS: Registry = Registry("time reducer")
 TIME_REDUCERS.register("mean", lambda r: r.mean(-1))
@@ -87,6 +87,7 @@ def window_steps(n_steps: int, dt_ms: float, window_ms: Sequence[float] | None) 
     return index
 
 
+@ms_aliases
 def reduce_time(traces: torch.Tensor, dt_ms: float, window_ms: Sequence[float] | None = None,
                 reduce: str | Callable = "mean") -> torch.Tensor:
     """Reduce ``(..., time)`` responses over the steps in ``window_ms`` -> ``(...)``."""
@@ -160,6 +161,7 @@ def unit_traces(model, x: torch.Tensor, units: Sequence[Any], state=None) -> tor
     return traces
 
 
+@ms_aliases
 def objective_values(model, x: torch.Tensor, units: Sequence[Any], window_ms: Sequence[float] | None = None,
                      reduce: str | Callable = "mean", state=None) -> torch.Tensor:
     """``(B,)``: each row's unit response to its input, reduced over ``window_ms``."""

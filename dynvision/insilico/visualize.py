@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from dynvision.conventions import jsonable
-from dynvision.validation import check_int
+from dynvision.validation import check_int, ms_aliases
 
 MARKER = "visualize.json"
 
@@ -53,6 +53,7 @@ def _check_folder(out: Path, record: dict, overwrite: bool) -> None:
                           f"(--overwrite) to write into it, or choose another --out")
 
 
+@ms_aliases
 def visualize_model(model: Any, out: str | os.PathLike, *, areas: Sequence[str] | None = None,
                     units: Sequence[str] | None = None, formats: Sequence[str] = ("png", "svg"),
                     meis: bool = True, impulse: bool = True, mei_steps: int = 100, n_starts: int = 1,

@@ -40,7 +40,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from dynvision.layers.readout import MultiSessionReadout, map_grid
 from dynvision.models.base import RunOutput, config_dict
 from dynvision.registry import check_choice
-from dynvision.validation import check_bool, check_int, check_number
+from dynvision.validation import check_bool, check_int, check_number, ms_aliases
 
 LOSSES = ("poisson", "mse")
 
@@ -54,12 +54,14 @@ class ReadoutModel(nn.Module):
         sessions: ``{session key: number of neurons}``.
         area: The area the readouts read (a model's area; default its top area).
         input_dims: ``(T, C, H, W)`` of a feedforward core's input.
-        dt_ms: Time step of a feedforward core's frames.
+        dt_ms: Time step of a feedforward core's frames (default: its layers' ``dt_ms``); a
+            model core has its own ``dt``, and a different value here is an error.
         **readout_kwargs: Options of :class:`~dynvision.layers.readout.GaussianReadout`.
     """
 
+    @ms_aliases
     def __init__(self, core: nn.Module, sessions: Mapping[str, int], area: str | None = None, *,
-                 input_dims: Sequence[int] | None = None, dt_ms: float = 2.0, **readout_kwargs):
+                 input_dims: Sequence[int] | None = None, dt_ms: float | None = None, **readout_kwargs):
         super().__init__()
         self.core = core
         self.is_model = hasattr(core, "areas") and hasattr(core, "run")
@@ -68,10 +70,18 @@ class ReadoutModel(nn.Module):
             self.readout_area = names[-1] if area is None else check_choice("area", area, names)
             channels, size = core.areas[self.readout_area].shape_at("record")
             self.input_dims, self.dt, self.n_classes = tuple(core.input_dims), float(core.dt), int(core.n_classes)
+            if dt_ms is not None and float(dt_ms) != self.dt:
+                raise ValueError(f"dt_ms={dt_ms} differs from the core model's dt={self.dt:g} ms; leave it out")
         else:
             if input_dims is None:
                 raise ValueError("a feedforward core needs input_dims=(time, channels, height, width)")
-            self.input_dims, self.dt, self.n_classes = tuple(int(d) for d in input_dims), float(dt_ms), 0
+            if dt_ms is None:
+                dt_ms = next((float(m.dt_ms) for m in core.modules() if hasattr(m, "dt_ms")), None)
+            if dt_ms is None:
+                raise ValueError("give dt_ms, the time between the frames of the feedforward core")
+            self.input_dims, self.dt = tuple(int(d) for d in input_dims), check_number("dt_ms", dt_ms, lo=0,
+                                                                                       lo_open=True, unit="ms")
+            self.n_classes = 0
             self.readout_area = "core" if area is None else str(area)
             with torch.no_grad():
                 probe = core(torch.zeros(1, 1, *self.input_dims[1:]))
@@ -214,6 +224,7 @@ def _tensor(x) -> torch.Tensor:
     return torch.as_tensor(np.asarray(values) if not torch.is_tensor(values) else values).float()
 
 
+@ms_aliases
 def fit_readout(model: ReadoutModel, data: Mapping[str, tuple[Any, Any]], *, loss: str = "poisson",
                 train_core: bool = False, epochs: int = 100, lr: float = 0.01, batch_size: int = 64,
                 window_ms: Sequence[float] | None = None, init_positions: bool = True, seed: int = 0,

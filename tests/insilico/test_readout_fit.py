@@ -79,6 +79,8 @@ def test_the_core_trains_only_when_asked(core):
     w = own.areas["V1"].conv.weight.detach().clone()
     fit_readout(ReadoutModel(own, {"a": 3}, area="V1"), data, loss="mse", epochs=2, train_core=True)
     assert not torch.equal(own.areas["V1"].conv.weight, w)
+    with pytest.raises(ValueError, match="dt_ms=3 differs"):
+        ReadoutModel(core, {"a": 3}, area="V1", dt_ms=3)  # a model core has its own dt: never silently ignored
     with pytest.raises(ValueError, match="sessions"):
         fit_readout(ReadoutModel(core, {"a": 3}, area="V1"), {"c": data["a"]})
     with pytest.raises(ValueError, match=r"responses must be|\(N, T, 3\)"):
