@@ -13,7 +13,8 @@ For each it prints, measured in this run:
 - MEI optimisation steps per second with 1 unit and with 32 units in one batch, and the ratio
   of unit-steps per second (how much batching over units gains);
 - the time of the 21 x 21 gradient grid (``start=-1, stop=1, step=0.1``: 441 points) batched
-  (the default 32 points per forward/backward pass: 14 passes) and the same grid one point per
+  (the default 32 points per forward/backward pass: 14 passes; the core+readout model also
+  reuses its affine first stage, and is timed without that too) and the same grid one point per
   pass (the serial loop openretina runs), and their ratio;
 - with ``--openretina PYTHON`` (an interpreter with openretina installed, e.g. a separate venv),
   openretina's own ``get_gradient_grid`` on its model, timed in a subprocess, and the ratio to
@@ -84,11 +85,11 @@ def mei_rate(model, units, steps: int) -> float:
     return steps / (time.perf_counter() - t)
 
 
-def grid_time(model, unit: str, batch_size: int | None = None) -> float:
+def grid_time(model, unit: str, batch_size: int | None = None, affine_front: bool = True) -> float:
     stim = torch.rand(2, 18, 16, generator=torch.Generator().manual_seed(0))
     t = time.perf_counter()
     kw = {} if batch_size is None else {"batch_size": batch_size}
-    ds = gradient_grid(model, stim, unit, start=-1, stop=1, step=0.1, progress=False, **kw)
+    ds = gradient_grid(model, stim, unit, start=-1, stop=1, step=0.1, progress=False, affine_front=affine_front, **kw)
     elapsed = time.perf_counter() - t
     assert ds["response"].shape == (21, 21)
     return elapsed
@@ -115,10 +116,14 @@ def main(argv=None) -> None:
               f"{32 * many / one:.1f}x the unit-steps/s of one unit at a time")
         batched = grid_time(model, unit_of(name))
         print(f"  gradient grid 21 x 21, batched (14 passes):    {batched:7.2f} s")
+        if getattr(model, "has_affine_front", False):
+            generic = grid_time(model, unit_of(name), affine_front=False)
+            print(f"  ... without reusing the affine first stage:    {generic:7.2f} s "
+                  f"(reusing it is {generic / batched:.1f}x faster)")
         if name == "core+readout":
             batched_readout = batched
         if not args.no_serial:
-            serial = grid_time(model, unit_of(name), batch_size=1)
+            serial = grid_time(model, unit_of(name), batch_size=1, affine_front=False)
             print(f"  gradient grid 21 x 21, one point per pass:     {serial:7.2f} s "
                   f"(batched is {serial / batched:.1f}x faster)")
     if args.openretina:

@@ -106,15 +106,16 @@ def _gather(columns: list[tuple[int, int, int]]) -> Callable[[torch.Tensor], tor
     return gather
 
 
-def unit_traces(model, x: torch.Tensor, units: Sequence[Any], state=None) -> torch.Tensor:
+def unit_traces(model, x: torch.Tensor, units: Sequence[Any], state=None, run: Callable | None = None) -> torch.Tensor:
     """``(B, T)``: row ``i`` is the response of ``units[i]`` to ``x[i]`` over time.
 
     Args:
         model: A dynvision model (anything with ``run(x, state, record)`` and ``areas``);
             models with ``readouts`` also answer readout units.
-        x: Stimulus ``(B, time, channels, height, width)``.
+        x: Stimulus ``(B, time, channels, height, width)`` (or whatever ``run`` takes).
         units: One unit spec per row (see :mod:`~dynvision.insilico.units`).
         state: Initial state (default: zeros).
+        run: What runs the model on ``x`` (default ``model.run``; e.g. ``model.run_front``).
 
     Raises:
         ValueError: ``units`` does not hold one unit per row.
@@ -138,7 +139,7 @@ def unit_traces(model, x: torch.Tensor, units: Sequence[Any], state=None) -> tor
     for area, cols in columns.items():
         if area not in record:  # a full map recorded for a readout serves the area's units too
             record[area] = _gather(list(cols))
-    out = model.run(x, state=state, record=record)
+    out = (run or model.run)(x, state=state, record=record)
     traces = x.new_zeros(x.shape[0], out.logits.shape[1])
     for key, rows in groups.items():
         idx = torch.tensor(rows, device=x.device)
@@ -163,9 +164,9 @@ def unit_traces(model, x: torch.Tensor, units: Sequence[Any], state=None) -> tor
 
 @ms_aliases
 def objective_values(model, x: torch.Tensor, units: Sequence[Any], window_ms: Sequence[float] | None = None,
-                     reduce: str | Callable = "mean", state=None) -> torch.Tensor:
+                     reduce: str | Callable = "mean", state=None, run: Callable | None = None) -> torch.Tensor:
     """``(B,)``: each row's unit response to its input, reduced over ``window_ms``."""
-    return reduce_time(unit_traces(model, x, units, state), model_dt_ms(model), window_ms, reduce)
+    return reduce_time(unit_traces(model, x, units, state, run), model_dt_ms(model), window_ms, reduce)
 
 
 def model_dt_ms(model) -> float:

@@ -198,12 +198,24 @@ class SpatioTemporalCore(nn.Module):
             size = layer.out_size(size)
         return tuple(size)
 
+    def front(self, x: torch.Tensor) -> torch.Tensor:
+        """The affine first stage: normalisation and the first layer, before its nonlinearity.
+
+        ``forward(x) == from_front(front(x))``, and ``front`` is affine in ``x``, so analyses
+        of stimuli ``base + a A + b B`` can run it on three stimuli only.
+        """
+        return self.layers[0]((x - self.mean) / self.std)
+
+    def from_front(self, y: torch.Tensor) -> torch.Tensor:
+        """The rest of the core, from the output of :meth:`front`."""
+        y = F.elu(y)
+        for layer in self.layers[1:]:
+            y = F.elu(layer(y))
+        return y
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Activity ``(B, T, out_channels, H', W')`` of a luminance sequence ``(B, T, C, H, W)``."""
-        x = (x - self.mean) / self.std
-        for layer in self.layers:
-            x = F.elu(layer(x))
-        return x
+        return self.from_front(self.front(x))
 
 
 def _per_layer(name: str, value, n: int) -> list:

@@ -118,7 +118,25 @@ class ReadoutModel(nn.Module):
         """Like a model's ``run``: logits (none for a feedforward core) and recorded areas."""
         if self.is_model:
             return self.core.run(x, state=state, record=record)
-        act = self.core(x)
+        return self._recorded(self.core(x), record)
+
+    @property
+    def has_affine_front(self) -> bool:
+        """Whether the core has an affine first stage (see :meth:`affine_front`)."""
+        return not self.is_model and hasattr(self.core, "front") and hasattr(self.core, "from_front")
+
+    def affine_front(self, x: torch.Tensor) -> torch.Tensor:
+        """The core's affine first stage (a feedforward core's ``front``): ``run(x)`` equals
+        ``run_front(affine_front(x))`` and ``affine_front`` is affine in ``x``."""
+        if not self.has_affine_front:
+            raise TypeError(f"the core ({type(self.core).__name__}) has no affine first stage")
+        return self.core.front(x)
+
+    def run_front(self, y: torch.Tensor, state=None, record=None) -> RunOutput:
+        """``run`` from the output of :meth:`affine_front`."""
+        return self._recorded(self.core.from_front(y), record)
+
+    def _recorded(self, act: torch.Tensor, record) -> RunOutput:
         if isinstance(record, str):
             record = [record]
         if isinstance(record, (list, tuple)):

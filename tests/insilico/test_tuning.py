@@ -128,3 +128,28 @@ def test_equalize_channels_gives_equal_norms_and_keeps_the_total():
     flat[:, :, 2] = 0.5
     with pytest.raises(ValueError, match=r"channel\(s\) \[2\] have no contrast"):
         equalize_channels(flat)
+
+
+def test_a_cores_affine_first_stage_runs_three_times_with_the_same_grid():
+    from dynvision.layers import SpatioTemporalCore
+    from dynvision.training.readout import ReadoutModel
+
+    torch.manual_seed(0)
+    core = SpatioTemporalCore((2, 3, 4), kernel_size=(5, 3), kernel_ms=(6, 4), padding=(0, None), dt_ms=2)
+    model = ReadoutModel(core, {"s": 3}, input_dims=(6, 2, 10, 9)).double().eval()
+    assert model.has_affine_front
+    calls = []
+    front = model.affine_front
+    model.affine_front = lambda x: calls.append(x.shape[0]) or front(x)
+    image = torch.rand(2, 10, 9, dtype=torch.float64)
+    kw = {"start": -1, "stop": 1, "step": 0.5, "progress": False, "batch_size": 10}
+    fast = gradient_grid(model, image, "readout:s:1", **kw)
+    assert calls == [3], "the first stage runs on base, base + A and base + B only"
+    slow = gradient_grid(model, image, "readout:s:1", affine_front=False, **kw)
+    np.testing.assert_allclose(fast["response"], slow["response"], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(fast["gradient"], slow["gradient"], rtol=1e-8, atol=1e-12)
+    stim = image.unsqueeze(0).expand(6, -1, -1, -1).clone()
+    h = 1e-6
+    fd = (_response(model, stim, "readout:s:1", 0.5 + h, -1.0, 0, 1) -
+          _response(model, stim, "readout:s:1", 0.5 - h, -1.0, 0, 1)) / (2 * h)
+    assert float(fast["gradient"].sel(component="0", contrast_0=0.5, contrast_1=-1.0)) == pytest.approx(fd, rel=1e-5)

@@ -83,3 +83,12 @@ def test_bad_timing_is_named():
     with pytest.raises(ValueError, match="expected a sequence"):
         SpatioTemporalConv(1, 1, 3)(torch.rand(1, 1, 8, 8))
     assert SpatioTemporalConv(1, 1, 3, kernel=6, dt=2).n_taps == 3  # DynVision's bare spellings work too
+
+
+def test_the_cores_front_is_affine_and_the_rest_completes_it():
+    core = SpatioTemporalCore((2, 3, 2), kernel_size=3, kernel_ms=4, dt_ms=2).double()
+    base, a, b = (torch.rand(1, 5, 2, 8, 8, dtype=torch.float64) for _ in range(3))
+    f = core.front
+    torch.testing.assert_close(f(base + 0.3 * a - 2.0 * b), f(base) + 0.3 * (f(base + a) - f(base))
+                               - 2.0 * (f(base + b) - f(base)))
+    torch.testing.assert_close(core.from_front(core.front(base)), core(base))
