@@ -166,9 +166,15 @@ def area_kernels_figure(model, area: str, kinds: Sequence[str] | None = None, *,
     if not kernels:
         raise ValueError(f"area {area!r} has no weighted layers of kinds {list(kinds or [])}")
     widths, heights = zip(*[_panel_size(k) for k in kernels])
+    rows = [k.depthwise or k.weight.shape[1] == 1 for k in kernels]
+    top = max([h for h, r in zip(heights, rows) if r], default=0.0) + 0.8  # a row of tiles and its colour bar
     with _style():
-        fig = _figure(sum(widths), max(heights))
-        axes = fig.subplots(1, len(kernels), squeeze=False, width_ratios=widths)[0]
+        fig = _figure(sum(widths), max(max(heights), top))
+        if any(rows) and not all(rows) and max(heights) > top:  # rows of tiles sit at the top, not stretched
+            grid = fig.add_gridspec(2, len(kernels), width_ratios=widths, height_ratios=[top, max(heights) - top])
+            axes = [fig.add_subplot(grid[0, j] if r else grid[:, j]) for j, r in enumerate(rows)]
+        else:
+            axes = fig.subplots(1, len(kernels), squeeze=False, width_ratios=widths)[0]
         for ax, kernel in zip(axes, kernels):
             _draw_kernel(fig, ax, kernel)
         fig.suptitle(title or f"{area}: weights per (output, input) channel")
