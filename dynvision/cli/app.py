@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "notebook": ("dynvision.cli.notebook", "run a Jupyter notebook with parameters (papermill)"),
     "sweep": ("dynvision.cli.sweep", "run a notebook over a parameter grid in parallel (Dask)"),
     "explore": ("dynvision.cli.explore", "explore activations (and model dynamics) in the browser"),
+    "visualize": ("dynvision.insilico.visualize", "write weight, readout, impulse-response and MEI figures of a model"),
 }
 """``name: (module, one-line help)``; the module exposes ``register`` and ``run``."""
 

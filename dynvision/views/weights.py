@@ -2,8 +2,9 @@
 
 Each area's weights come in kinds: ``feedforward`` (its feedforward convolutions),
 ``recurrent`` (its recurrence module), ``skip`` and ``feedback`` (the connections entering
-it from below or above). Biases and normalisation scales are left out; weight-normalised
-convolutions contribute their effective weight.
+it from below or above). What counts as a weight is defined once, in
+:mod:`dynvision.analysis.weights` (:func:`collect_weights`, :func:`kernel_weights`, ``KINDS``);
+this module only draws it.
 
 :func:`weight_distributions` draws one histogram per kind (rows) and area (columns, V1 ->
 IT) with the same bins everywhere, so widths and magnitudes compare across areas and kinds;
@@ -25,46 +26,9 @@ from typing import Mapping, Sequence
 import numpy as np
 from torch import nn
 
+from dynvision.analysis.weights import KINDS, collect_weights, kernel_weights
 from dynvision.registry import UnknownNameError, check_choice, unknown_name_message
 from dynvision.views._hv import AREA_COLORS, MODEL_COLORS, hv, layout, palette, styled
-
-KINDS = ("feedforward", "recurrent", "skip", "feedback")
-_NORMS = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)
-
-
-def _weights(module: nn.Module | None) -> list[np.ndarray]:
-    if module is None:
-        return []
-    out = []
-    for m in module.modules():
-        if isinstance(m, _NORMS):
-            continue
-        weighted = isinstance(m, (nn.modules.conv._ConvNd, nn.Linear)) or "weight" in m._parameters
-        w = getattr(m, "weight", None) if weighted else None
-        if w is not None:
-            out.append(w.detach().float().cpu().numpy().ravel())
-    return out
-
-
-def collect_weights(model: nn.Module) -> dict[str, dict[str, np.ndarray]]:
-    """Every area's weights by kind: ``{area: {kind: flat array}}`` (empty kinds left out).
-
-    Example:
-        >>> import dynvision
-        >>> m = dynvision.create_model("DyRCNNx2", n_classes=2, input_dims=(2, 1, 8, 8), width=0.25)
-        >>> w = collect_weights(m)
-        >>> w["V1"]["feedforward"].size == m.areas["V1"].conv.weight.numel()
-        True
-    """
-    out: dict[str, dict[str, np.ndarray]] = {}
-    for name, area in model.areas.items():
-        parts = {"feedforward": _weights(area.conv) + _weights(getattr(area, "conv2", None)),
-                 "recurrent": _weights(getattr(area, "recurrence", None))}
-        for conn in getattr(model, "connections", []):
-            if getattr(conn, "target", None) == name and getattr(conn, "kind", None) in KINDS:
-                parts.setdefault(conn.kind, []).extend(_weights(conn))
-        out[name] = {k: np.concatenate(v) for k in KINDS if (v := parts.get(k))}
-    return out
 
 
 def _edges(values: list[np.ndarray], bins: int) -> np.ndarray:
@@ -137,34 +101,6 @@ def weight_distributions(model: nn.Module | Mapping[str, nn.Module], *, bins: in
         cells.append(styled(h.Overlay(hists), {"title": f"{a} {k}{n}", "xlim": (edges[0], edges[-1]),
                                                "show_legend": show, "legend_position": "right"}))
     return layout(cells, len(area_list), title, shared_axes=False)
-
-
-def kernel_weights(model: nn.Module, area: str, kind: str = "feedforward") -> np.ndarray:
-    """The 4-D kernel ``(out, in, kh, kw)`` of an area's first spatial convolution.
-
-    ``kind="feedforward"`` takes the first convolution of the area's feedforward module;
-    ``"recurrent"`` the spatial convolution of its recurrence (full, depthwise...) or the
-    sheet kernel of a topographic (``local``) recurrence.
-
-    Example:
-        >>> import dynvision
-        >>> m = dynvision.create_model("DyRCNNx2", n_classes=2, input_dims=(2, 1, 8, 8), width=0.25)
-        >>> kernel_weights(m, "V1").shape == tuple(m.areas["V1"].conv.weight.shape)
-        True
-    """
-    check_choice("kernel kind", kind, ("feedforward", "recurrent"))
-    if area not in model.areas:
-        raise UnknownNameError(unknown_name_message("area", area, list(model.areas)))
-    module = model.areas[area].conv if kind == "feedforward" else model.areas[area].recurrence
-    convs = [m for m in module.modules() if isinstance(m, nn.Conv2d) and max(m.kernel_size) > 1]
-    if convs:
-        return convs[0].weight.detach().float().cpu().numpy()
-    kernels = [m.kernel() for m in module.modules() if hasattr(m, "kernel") and callable(m.kernel)]
-    if kernels:
-        return kernels[0].detach().float().cpu().numpy()
-    raise ValueError(f"area {area!r} has no spatial {kind} kernel (its {kind} module is "
-                     f"{type(module).__name__}); recurrent kernels exist for the types full, depthwise, "
-                     f"depthpointwise, pointdepthwise, local and localdepthwise")
 
 
 def conv_kernels(model: nn.Module, area: str, in_channel: int | None = None, *, kind: str = "feedforward",
