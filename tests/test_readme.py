@@ -48,6 +48,7 @@ SMALL: dict[str, list[tuple[str, ...]]] = {
     "train": [("--epochs", "1"), ("--limit-batches", "2"), ("--threads", "1"), ("--no-progress",)],
     "notebook": [("-p", "fast", "true")],
     "sweep": [("-p", "fast", "true")],
+    "visualize": [("--mei-steps", "2"), ("--starts", "1"), ("--formats", "png")],
 }
 """Smaller settings for heavy ``dynvision`` commands (``--epochs`` is replaced, not added)."""
 
