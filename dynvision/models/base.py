@@ -23,6 +23,7 @@ silent.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import inspect
@@ -157,6 +158,18 @@ class InputStage(nn.Module):
         if self.retina is not None:
             f = self.retina(f)
         return f.view(t, b, *f.shape[1:]) if not channels_last else f.unflatten(0, (t, b))
+
+
+@contextlib.contextmanager
+def _evaluating(model: nn.Module):
+    """Evaluation mode for the duration (a steady state is an evaluation: dropout off, bounds
+    exact), then the model's mode as it was."""
+    was = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was)
 
 
 class RecurrentModel(nn.Module):
@@ -522,7 +535,7 @@ class RecurrentModel(nn.Module):
         state, previous = self.initial_state(1, device), None
         max_chunks = max(1, int(max_ms / (self.dt * chunk_steps)))
         change = float("inf")
-        with torch.no_grad():
+        with torch.no_grad(), _evaluating(self):
             for chunk in range(max_chunks):
                 state = self.run(blank, state).state
                 current = [a.v.clone() for a in state.areas]
@@ -553,7 +566,7 @@ class RecurrentModel(nn.Module):
         steps = max(1, int(round(fade_ms / self.dt)))
         ramp = torch.linspace(0.0, 1.0, steps, device=first_frame.device).view(1, -1, 1, 1, 1)
         frames = background + ramp * (first_frame.unsqueeze(1) - background)
-        with torch.no_grad():
+        with torch.no_grad(), _evaluating(self):
             return self.run(frames).state
 
     def extra_repr(self) -> str:
