@@ -61,8 +61,8 @@ def check_kwargs(owner: str, kwargs: Mapping[str, Any], fn: Callable) -> None:
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return
     valid = [n for n, p in params.items() if n != "self" and p.kind is not p.VAR_POSITIONAL]
-    aliases = getattr(fn, "ms_aliases", {})  # bare spellings of times (dt for dt_ms), see validation.ms_aliases
-    bad = [k for k in kwargs if k not in valid and k not in aliases]
+    # times may be given by their bare spelling (dt for dt_ms), see validation.ms_aliases
+    bad = [k for k in kwargs if k not in valid and f"{k}_ms" not in valid]
     if bad:
         hints = []
         for b in bad:
