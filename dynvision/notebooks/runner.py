@@ -131,8 +131,8 @@ def run_notebook(notebook: str | Path, output_dir: str | Path, parameters: Mappi
         progress: Show papermill's per-cell progress bar.
         export_html: Also write the offline HTML copy (for failed runs too).
         timeout: Seconds any single cell may run before the run fails (``None``: no limit).
-        threads: Intra-op threads of the kernel (``OMP_NUM_THREADS`` and friends); ``None``
-            leaves the environment as it is.
+        threads: Intra-op threads of the kernel (``OMP_NUM_THREADS`` and friends, over what
+            ``env`` says); ``None`` leaves them as they are.
         env: Further variables for the kernel's environment (``None`` as a value removes one).
         warnings_as_errors: Top-level packages (e.g. ``["dynvision"]``) whose warnings fail
             the run: a warning issued while their code runs raises in the cell.
@@ -177,7 +177,7 @@ def run_notebook(notebook: str | Path, output_dir: str | Path, parameters: Mappi
     started = datetime.now().astimezone().isoformat(timespec="seconds")
     t0 = time.perf_counter()
     status, error, error_cell, attempts = _in_own_context(
-        _execute, nb_path, out_nb, params, kernel, progress, timeout, {**_thread_env(threads), **(env or {})},
+        _execute, nb_path, out_nb, params, kernel, progress, timeout, {**(env or {}), **_thread_env(threads)},
         list(warnings_as_errors), start_attempts, start_timeout)
     duration = time.perf_counter() - t0
 
