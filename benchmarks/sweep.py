@@ -1,9 +1,19 @@
 """Benchmark: N small notebooks run one after another vs. as a sweep on 2 Dask workers.
 
 Each notebook does a fixed amount of single-threaded numpy work, calibrated to take about
-``--seconds`` here, so the parallel sweep does the same work as the serial loop. Both legs
-include kernel start-up and the HTML export; the sweep leg also includes starting and
-stopping the LocalCluster. Prints figures only (target: sweep <= 0.6x serial on 2 workers).
+``--seconds`` here, so the parallel sweep does the same work as the serial loop. Every leg
+includes kernel start-up and the HTML export; the sweep legs also include starting and
+stopping their cluster. Legs, measured one after another in one run:
+
+* serial: ``run_notebook`` N times;
+* sweep: the default local backend (a LocalCluster of threads; kernels get cores // workers
+  threads);
+* sweep on processes: a LocalCluster of ``--workers`` worker processes with nannies, passed as
+  ``cluster=`` (what remote and dask-jobqueue workers look like);
+* machine ceiling: ``--workers`` plain processes of the same work at once vs one after another.
+
+Prints figures only (target: sweep <= 0.6x serial on 2 workers; the ceiling is the best any
+sweep could do on this machine right now).
 
 Usage:
     .venv/bin/python benchmarks/sweep.py [--n 8] [--seconds 2.5] [--workers 2]
@@ -132,10 +142,22 @@ def main() -> None:
                       fixed={"n_iter": n_iter}, progress=False)
         parallel = time.perf_counter() - t0
         ok = int((index.status == "ok").sum())
-        print(f"sweep, {args.workers} workers:  {parallel:7.1f} s  ({ok}/{args.n} ok, cluster start-up included; "
+        print(f"sweep, {args.workers} threads:  {parallel:7.1f} s  ({ok}/{args.n} ok, cluster start-up included; "
               f"{_compute(Path(tmp) / 'sweep')})")
-        print(f"ratio sweep/serial: {parallel / serial:7.2f}  (target <= 0.6; load average now "
-              f"{os.getloadavg()[0]:.2f})")
+
+        from distributed import LocalCluster
+
+        t0 = time.perf_counter()
+        with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                          host="127.0.0.1") as cluster:
+            index = sweep(nb, {"seed": list(range(args.n))}, Path(tmp) / "processes", cluster=cluster,
+                          fixed={"n_iter": n_iter}, progress=False)
+        processes = time.perf_counter() - t0
+        ok = int((index.status == "ok").sum())
+        print(f"sweep, {args.workers} processes: {processes:6.1f} s  ({ok}/{args.n} ok, cluster start-up included; "
+              f"{_compute(Path(tmp) / 'processes')})")
+        print(f"ratio sweep/serial: {parallel / serial:7.2f}  (target <= 0.6; on worker processes "
+              f"{processes / serial:.2f}; load average now {os.getloadavg()[0]:.2f})")
     ceiling = machine_ceiling(n_iter, args.workers)
     print(f"machine ceiling:    {ceiling:7.2f}  ({args.workers} plain processes of the same work at once vs "
           f"one after another, measured just now)")
