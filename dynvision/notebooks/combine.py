@@ -19,7 +19,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable
 
-from dynvision.notebooks.sweep import RUN_FILE, SWEEP_FILE
+from dynvision.notebooks.runs import RUN_FILE
+from dynvision.notebooks.sweep import SWEEP_FILE
 
 _RUN = "__run__"
 

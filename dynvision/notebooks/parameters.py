@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 import re
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 
 _HOW_TO_TAG = (

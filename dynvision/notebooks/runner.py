@@ -108,6 +108,22 @@ def check_kernel(kernel_name: str) -> str:
     return kernel_name
 
 
+def output_folder(path: str | Path, create: bool = True) -> Path:
+    """``path`` as an absolute folder (``~`` expanded), created if asked; a file there is an error.
+
+    Raises:
+        InvalidValueError: ``path`` is an existing file.
+    """
+    from dynvision.validation import InvalidValueError
+
+    folder = Path(path).expanduser().resolve()
+    if folder.exists() and not folder.is_dir():
+        raise InvalidValueError("output_dir", str(path), "a folder, but it is a file")
+    if create:
+        folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def run_notebook(notebook: str | Path, output_dir: str | Path, parameters: Mapping[str, Any] | None = None,
                  kernel_name: str | None = None, progress: bool = False, export_html: bool = True,
                  timeout: float | None = None, *, threads: int | None = None,
@@ -147,7 +163,8 @@ def run_notebook(notebook: str | Path, output_dir: str | Path, parameters: Mappi
         MissingParametersCellError: The notebook has no ``parameters`` cell.
         ParametersSyntaxError: Its parameters cell is not valid Python.
         UnknownNameError: An unknown parameter or kernel name (the message lists valid ones).
-        InvalidValueError: ``threads``, ``start_attempts`` or ``start_timeout`` out of range.
+        InvalidValueError: ``output_dir`` is a file; ``threads``, ``start_attempts`` or
+            ``start_timeout`` out of range.
 
     Example:
         >>> rec = run_notebook("add.ipynb", "out/add", {"a": 5})  # doctest: +SKIP
@@ -164,7 +181,7 @@ def run_notebook(notebook: str | Path, output_dir: str | Path, parameters: Mappi
     start_attempts = check_int("start_attempts", start_attempts, lo=1)
     start_timeout = check_number("start_timeout", start_timeout, lo=0, lo_open=True, unit="s")
     timeout = check_number("timeout", timeout, lo=0, lo_open=True, unit="s", allow_none=True)
-    out_dir = Path(output_dir).expanduser().resolve()
+    out_dir = output_folder(output_dir, create=False)
     if OUTPUT_DIR_PARAMETER in declared:
         params.setdefault(OUTPUT_DIR_PARAMETER, str(out_dir))
     kernel = check_kernel(kernel_name or DEFAULT_KERNEL)

@@ -194,7 +194,7 @@ def execute_run(notebook: str, run_dir: str, parameters: Mapping[str, Any], *, i
             return {"status": "failed", "key": dict(identity), "parameters": dict(parameters),
                     "error": f"RunConflictError: {run_path} holds another run ({key_difference(previous, identity)}), "
                              f"written while this sweep was starting; it was kept (pass overwrite=True to replace it)"}
-        _write_json(run_path / RUN_FILE, {"key": dict(identity), "status": RUNNING, "host": socket.gethostname(),
+        write_json(run_path / RUN_FILE, {"key": dict(identity), "status": RUNNING, "host": socket.gethostname(),
                                           "pid": os.getpid(),
                                           "started": datetime.now().astimezone().isoformat(timespec="seconds")})
         env = {**nanny_environ(), **(run_kwargs.pop("env", None) or {})}
@@ -209,7 +209,7 @@ def execute_run(notebook: str, run_dir: str, parameters: Mapping[str, Any], *, i
         if record.get("output_notebook") and (run_path / record["output_notebook"]).is_file():
             record["output_sha256"] = _sha256(run_path / record["output_notebook"])
         record["files"] = list_outputs(run_path)
-        _write_json(run_path / RUN_FILE, record)
+        write_json(run_path / RUN_FILE, record)
         return record
     finally:
         lock.release()
@@ -248,7 +248,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_json(path: Path, data: Any) -> None:
+def write_json(path: Path, data: Any) -> None:
     """Write ``data`` as JSON atomically (a reader sees the old or the new file, never half)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

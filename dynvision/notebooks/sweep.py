@@ -41,7 +41,8 @@ from typing import Any, Mapping, Sequence
 
 from dynvision.notebooks.model_args import merge_model_kwargs, split_model_arguments
 from dynvision.notebooks.parameters import notebook_parameters, resolve_notebook, to_parameter_value
-from dynvision.notebooks.runs import RUN_FILE, _write_json, foreign_content, key_difference, read_record, \
+from dynvision.notebooks.runner import DEFAULT_KERNEL, check_kernel, output_folder
+from dynvision.notebooks.runs import RUN_FILE, write_json, foreign_content, key_difference, read_record, \
     reusable, run_key, same_key
 
 INDEX_FILE, SWEEP_FILE, SWEEP_LOCK = "index.csv", "sweep.json", ".sweep.lock"
@@ -141,7 +142,6 @@ def sweep(notebook: str | Path, grid: Mapping[str, Sequence[Any]], output_dir: s
     from filelock import FileLock
 
     from dynvision.notebooks.backends import check_scheduler_address
-    from dynvision.notebooks.runner import DEFAULT_KERNEL, check_kernel
     from dynvision.validation import check_bool, check_int
 
     nb_path = resolve_notebook(notebook)
@@ -160,17 +160,14 @@ def sweep(notebook: str | Path, grid: Mapping[str, Sequence[Any]], output_dir: s
     combos, requested = _plan(nb_path, grid, fixed)
     if isinstance(scheduler, str):
         check_scheduler_address(scheduler)
-    out = Path(output_dir).expanduser().resolve()
-    if out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"output_dir {str(out)!r} is a file; choose a folder for the sweep")
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(output_dir)
 
     ids = run_ids(combos)
     keys = {rid: run_key(nb_path, req, kernel) for rid, req in zip(ids, requested)}
     with FileLock(str(out / SWEEP_LOCK)):  # two sweeps starting together see each other's sweep.json
         if not overwrite:
             _check_folder(out, nb_path, grid, ids, keys)
-        _write_json(out / SWEEP_FILE, {"notebook": str(nb_path), "notebook_sha256": keys[ids[0]]["notebook_sha256"],
+        write_json(out / SWEEP_FILE, {"notebook": str(nb_path), "notebook_sha256": keys[ids[0]]["notebook_sha256"],
                                        "grid": grid, "fixed": fixed, "runs": dict(zip(ids, combos))})
     rows: dict[str, dict[str, Any]] = {}
     todo: list[tuple[str, dict[str, Any]]] = []

@@ -78,10 +78,13 @@ def test_cli_unknown_model_argument_names_both_kinds_of_valid_names(cli, tmp_pat
     _one_line_usage_error(result, "'tua' (did you mean 'tau'?)", "valid notebook parameters", "valid arguments of model")
 
 
-def test_output_folder_that_is_a_file(tmp_path):
+def test_output_folder_that_is_a_file(cli, tmp_path):
     (tmp_path / "out").write_text("a user's file")
-    with pytest.raises(NotADirectoryError, match="is a file"):
-        sweep(ADD, {"a": [1]}, tmp_path / "out", progress=False)
+    for call in (lambda: sweep(ADD, {"a": [1]}, tmp_path / "out", progress=False),
+                 lambda: run_notebook(ADD, tmp_path / "out")):
+        with pytest.raises(InvalidValueError, match=r"output_dir='.* is invalid: expected a folder, but it is a file"):
+            call()
+    _one_line_usage_error(cli("sweep", str(ADD), "--grid", "a=1", "--out", str(tmp_path / "out")), "is a file")
     assert (tmp_path / "out").read_text() == "a user's file"
 
 
