@@ -61,6 +61,23 @@ def _env(out, rid="case=ok"):
 
 
 @pytest.mark.notebook
+def test_dask_jobqueue_cluster_object(tmp_path):
+    """dask-jobqueue's own local job runner: the same machinery as SLURM/PBS, with local jobs."""
+    jobqueue = pytest.importorskip("dask_jobqueue.local")
+
+    with jobqueue.LocalCluster(cores=1, processes=1, memory="2GB", walltime="00:10:00",
+                               scheduler_options={"host": "127.0.0.1", "dashboard_address": "127.0.0.1:0"},
+                               log_directory=str(tmp_path / "logs")) as cluster:
+        index = sweep(CHECKS, {"case": ["ok"]}, tmp_path / "out", cluster=cluster, workers=1, progress=False,
+                      export_html=False)
+        assert cluster.status.name == "running"  # the caller's cluster stays open
+    assert list(index.status) == ["ok"], list(index.error)
+    threads = str(available_cores())  # one worker thread: the kernel gets the machine's cores
+    assert _env(tmp_path / "out") == {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
+                                      "MALLOC_TRIM_THRESHOLD_": None, "DV_PLANTED": None}
+
+
+@pytest.mark.notebook
 def test_scheduler_address_client_and_cluster_object(process_cluster, tmp_path):
     from distributed import Client
 
