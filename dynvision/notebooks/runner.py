@@ -218,7 +218,6 @@ def _execute(nb_path: Path, out_nb: Path, params: dict, kernel: str, progress: b
     import papermill as pm
 
     from dynvision.notebooks.kernel import KernelSession, KernelStartError, is_start_failure, quiet_start_errors
-
     from dynvision.notebooks.strict import kernel_arguments
 
     extra = kernel_arguments(strict)
@@ -271,13 +270,18 @@ def _in_own_context(fn, *args):
 
 
 def _describe(exc) -> str:
-    """``"Name: message (cell N, line L: source)"`` from a papermill execution error."""
+    """``"Name: message (cell In [N], line L: source)"`` from a papermill execution error.
+
+    The line is the failing cell's own statement: the outermost frame of that cell in the
+    traceback, not a frame of a function defined in another cell (or deeper in this one).
+    """
     text = f"{exc.ename}: {exc.evalue}"
     lines = str(exc.source or "").splitlines()
-    found = re.findall(r"Cell In\[\d+\], line (\d+)", _strip_ansi("\n".join(exc.traceback or [])))
+    own = rf"Cell In\[{exc.exec_count}\], line (\d+)"
+    found = re.findall(own, _strip_ansi("\n".join(exc.traceback or [])))
     where = f"cell In [{exc.exec_count}]"
-    if found and 0 < int(found[-1]) <= len(lines):
-        where += f", line {found[-1]}: {lines[int(found[-1]) - 1].strip()}"
+    if found and 0 < int(found[0]) <= len(lines):
+        where += f", line {found[0]}: {lines[int(found[0]) - 1].strip()}"
     return f"{text} ({where})"
 
 

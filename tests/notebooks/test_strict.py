@@ -81,3 +81,17 @@ def test_policy_runs_in_a_kernel_without_dynvision(notebook_copy, tmp_path, monk
     monkeypatch.setenv("PYTHONPATH", "/nonexistent")  # the kernel cannot import this checkout's dynvision
     record = _run(notebook_copy, tmp_path, "package_warning")
     assert record.status == "failed" and record.error.startswith("UserWarning: planted package warning")
+
+
+def test_error_names_the_failing_cells_own_line():
+    """A function defined in another cell raises: the line is the failing cell's, not the function's."""
+    from types import SimpleNamespace
+
+    from dynvision.notebooks.runner import _describe
+
+    exc = SimpleNamespace(ename="ValueError", evalue="bad", exec_count=5,
+                          source="x = 1\nresult = helper(x)\nprint(result)",
+                          traceback=["\x1b[0;31mValueError\x1b[0m  Traceback",
+                                     "Cell \x1b[0;32mIn[5], line 2\x1b[0m\n----> 2 result = helper(x)",
+                                     "Cell \x1b[0;32mIn[3], line 3\x1b[0m, in helper(x)\n----> 3 raise ValueError"])
+    assert _describe(exc) == "ValueError: bad (cell In [5], line 2: result = helper(x))"
