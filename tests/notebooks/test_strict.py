@@ -95,3 +95,6 @@ def test_error_names_the_failing_cells_own_line():
                                      "Cell \x1b[0;32mIn[5], line 2\x1b[0m\n----> 2 result = helper(x)",
                                      "Cell \x1b[0;32mIn[3], line 3\x1b[0m, in helper(x)\n----> 3 raise ValueError"])
     assert _describe(exc) == "ValueError: bad (cell In [5], line 2: result = helper(x))"
+    exc.source = "def helper(x):\n    raise ValueError\nresult = helper(1)"  # the function in the failing cell
+    exc.traceback = ["Cell In[5], line 3\n----> 3 result = helper(1)", "Cell In[5], line 2, in helper(x)"]
+    assert _describe(exc) == "ValueError: bad (cell In [5], line 3: result = helper(1))"
