@@ -53,9 +53,10 @@ def notebook_digest(notebook: str | Path) -> str:
     return hashlib.sha256(json.dumps(content, ensure_ascii=False).encode()).hexdigest()
 
 
-def run_key(notebook: str | Path, parameters: Mapping[str, Any], kernel_name: str | None) -> dict[str, Any]:
-    """What identifies a run: notebook name and content hash, parameters and kernel."""
-    return {"notebook": Path(notebook).name, "notebook_sha256": notebook_digest(notebook),
+def run_key(notebook: str | Path, parameters: Mapping[str, Any], kernel_name: str | None,
+            digest: str | None = None) -> dict[str, Any]:
+    """What identifies a run: notebook name and content hash (``digest`` if known), parameters and kernel."""
+    return {"notebook": Path(notebook).name, "notebook_sha256": digest or notebook_digest(notebook),
             "parameters": json.loads(json.dumps(dict(parameters), sort_keys=True)), "kernel": kernel_name or "python3"}
 
 

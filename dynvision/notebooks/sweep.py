@@ -42,8 +42,8 @@ from typing import Any, Mapping, Sequence
 from dynvision.notebooks.model_args import merge_model_kwargs, split_model_arguments
 from dynvision.notebooks.parameters import notebook_parameters, resolve_notebook, to_parameter_value
 from dynvision.notebooks.runner import DEFAULT_KERNEL, check_kernel, output_folder
-from dynvision.notebooks.runs import RUN_FILE, write_json, foreign_content, key_difference, read_record, \
-    reusable, run_key, same_key
+from dynvision.notebooks.runs import RUN_FILE, foreign_content, key_difference, notebook_digest, read_record, \
+    reusable, run_key, same_key, write_json
 
 INDEX_FILE, SWEEP_FILE, SWEEP_LOCK = "index.csv", "sweep.json", ".sweep.lock"
 RECORD_COLUMNS = ("status", "duration_s", "started", "output_notebook", "html", "error", "attempts")
@@ -163,11 +163,12 @@ def sweep(notebook: str | Path, grid: Mapping[str, Sequence[Any]], output_dir: s
     out = output_folder(output_dir)
 
     ids = run_ids(combos)
-    keys = {rid: run_key(nb_path, req, kernel) for rid, req in zip(ids, requested)}
+    digest = notebook_digest(nb_path)
+    keys = {rid: run_key(nb_path, req, kernel, digest) for rid, req in zip(ids, requested)}
     with FileLock(str(out / SWEEP_LOCK)):  # two sweeps starting together see each other's sweep.json
         if not overwrite:
             _check_folder(out, nb_path, grid, ids, keys)
-        write_json(out / SWEEP_FILE, {"notebook": str(nb_path), "notebook_sha256": keys[ids[0]]["notebook_sha256"],
+        write_json(out / SWEEP_FILE, {"notebook": str(nb_path), "notebook_sha256": digest,
                                        "grid": grid, "fixed": fixed, "runs": dict(zip(ids, combos))})
     rows: dict[str, dict[str, Any]] = {}
     todo: list[tuple[str, dict[str, Any]]] = []
