@@ -163,10 +163,22 @@ SWEEP_CODE = ("import sys; from dynvision.notebooks import sweep; "
               "fixed={fixed!r}); print(','.join(i.status))")
 
 
-def _start_sweep(out: Path, fixed: dict, grid: dict = GRID) -> subprocess.Popen:
+def _start_sweep(out: Path, fixed: dict, grid: dict = GRID, tmpdir: str | None = None) -> subprocess.Popen:
     code = SWEEP_CODE.format(nb=str(ADD), grid=grid, out=str(out), fixed=fixed)
-    return subprocess.Popen([sys.executable, "-c", code], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    env = {**ENV, "TMPDIR": tmpdir} if tmpdir else ENV
+    return subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
+
+
+@pytest.fixture
+def kernel_tmp():
+    """A short private TMPDIR for a sweep that will be killed: its kernels' socket folders land there."""
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="dvt-")  # short: kernels put unix sockets below it
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.mark.notebook
@@ -215,13 +227,13 @@ def uninterrupted(tmp_path_factory):
 @pytest.mark.notebook
 @pytest.mark.xdist_group("sweep_kills")  # one worker computes the uninterrupted reference for both seeds
 @pytest.mark.parametrize("seed", [0, 1])
-def test_killed_sweep_resumes_to_the_uninterrupted_result(uninterrupted, tmp_path, seed):
+def test_killed_sweep_resumes_to_the_uninterrupted_result(uninterrupted, tmp_path, kernel_tmp, seed):
     """Kill the sweep (and its kernels) at a random point, rerun: bit-identical results, done runs kept."""
     rng = random.Random(seed)
     finished_before_kill = rng.randint(0, 3)  # kill once this many runs have finished...
     extra_s = rng.uniform(0.0, 1.5)  # ...plus a random moment more
     out = tmp_path / "out"
-    proc = _start_sweep(out, {"b": 7})
+    proc = _start_sweep(out, {"b": 7}, tmpdir=kernel_tmp)
     deadline = time.monotonic() + 240
     while proc.poll() is None and time.monotonic() < deadline:
         done = [p for p in out.glob("*/run.json") if '"status": "ok"' in p.read_text(errors="replace")]
