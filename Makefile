@@ -12,7 +12,7 @@ run:
 
 test:
 	bash scripts/setup.sh test
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 setup:
 	bash scripts/setup.sh test

@@ -1,12 +1,27 @@
 """Benchmark: N small notebooks run one after another vs. as a sweep on 2 Dask workers.
 
 Each notebook does a fixed amount of single-threaded numpy work, calibrated to take about
-``--seconds`` here, so the parallel sweep does the same work as the serial loop. Both legs
-include kernel start-up and the HTML export; the sweep leg also includes starting and
-stopping the LocalCluster. Prints figures only (target: sweep <= 0.6x serial on 2 workers).
+``--seconds`` here, so the parallel sweep does the same work as the serial loop. Every leg
+includes kernel start-up and the HTML export; the sweep legs also include starting and
+stopping their cluster. Legs, measured one after another in one run:
+
+* serial: ``run_notebook`` N times;
+* sweep: the default local backend (a LocalCluster of threads; kernels get cores // workers
+  threads);
+* sweep on processes: a LocalCluster of ``--workers`` worker processes with nannies, passed as
+  ``cluster=`` (what remote and dask-jobqueue workers look like);
+* before: how sweeps ran before this change - ``run_notebook`` submitted to worker processes
+  whose kernels inherit the nanny's environment (``MALLOC_TRIM_THRESHOLD_=65536``, one thread);
+* machine ceiling: ``--workers`` plain processes of the same work at once vs one after another.
+
+The legs run one after another, ``--rounds`` times, so a busy neighbour slows all of them alike;
+the ratios to the serial leg of the same round are printed, and the ratio of the best times.
+
+Prints figures only (target: sweep <= 0.6x serial on 2 workers; the ceiling is the best any
+sweep could do on this machine right now).
 
 Usage:
-    .venv/bin/python benchmarks/sweep.py [--n 8] [--seconds 2.5] [--workers 2]
+    .venv/bin/python benchmarks/sweep.py [--n 8] [--seconds 2.5] [--workers 2] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -103,42 +118,73 @@ def _compute(folder: Path) -> str:
     return f"work cell {wall:.1f} s wall / {cpu:.1f} s CPU"
 
 
+def _legacy(nb: Path, out: Path, n: int, n_iter: int, workers: int) -> None:
+    """How sweeps ran before: run_notebook submitted to worker processes whose kernels inherit the nanny env."""
+    from distributed import Client, LocalCluster
+
+    from dynvision.notebooks import run_notebook
+
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                      host="127.0.0.1") as cluster, Client(cluster) as client:
+        futures = [client.submit(run_notebook, nb, out / f"seed={seed}", {"seed": seed, "n_iter": n_iter}, pure=False)
+                   for seed in range(n)]
+        for record in client.gather(futures):
+            record.raise_for_status()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=8, help="number of notebook runs")
     parser.add_argument("--seconds", type=float, default=2.5, help="compute per run")
     parser.add_argument("--workers", type=int, default=2, help="Dask workers for the sweep")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of all legs, one after another")
     args = parser.parse_args()
+
+    from distributed import LocalCluster
 
     from dynvision.notebooks import run_notebook, sweep
 
     n_iter = calibrate(args.seconds)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(f"{args.n} notebooks x ~{args.seconds:.1f} s compute (n_iter={n_iter}), {cores} cores, "
-          f"load average {os.getloadavg()[0]:.2f}")
+    print(f"{args.n} notebooks x ~{args.seconds:.1f} s compute (n_iter={n_iter}), {cores} cores, {args.workers} "
+          f"workers, {args.rounds} rounds of all legs; load average {os.getloadavg()[0]:.2f}")
+    grid, fixed = {"seed": list(range(args.n))}, {"n_iter": n_iter}
+    legs = {
+        "serial (run_notebook x N)": lambda out: [
+            run_notebook(nb, out / f"seed={seed}", {"seed": seed, "n_iter": n_iter}).raise_for_status()
+            for seed in range(args.n)],
+        "sweep, local threads (default)": lambda out: sweep(nb, grid, out, workers=args.workers, fixed=fixed,
+                                                             progress=False),
+        "sweep, worker processes": lambda out: _sweep_on_processes(sweep, LocalCluster, nb, grid, out, fixed,
+                                                                   args.workers),
+        "before: processes, nanny env": lambda out: _legacy(nb, out, args.n, n_iter, args.workers),
+    }
+    times: dict[str, list[float]] = {name: [] for name in legs}
+    ceilings = []
     with tempfile.TemporaryDirectory() as tmp:
         nb = make_notebook(Path(tmp) / "work.ipynb")
+        for r in range(args.rounds):
+            for i, (name, leg) in enumerate(legs.items()):
+                out = Path(tmp) / f"r{r}-leg{i}"
+                t0 = time.perf_counter()
+                leg(out)
+                times[name].append(time.perf_counter() - t0)
+                print(f"round {r + 1}  {name:32s} {times[name][-1]:6.1f} s  ({_compute(out)})")
+            ceilings.append(machine_ceiling(n_iter, args.workers))
+            print(f"round {r + 1}  machine ceiling: {ceilings[-1]:.2f}  (plain processes at once vs one after another)")
+    serial = times["serial (run_notebook x N)"]
+    print(f"\nratio to serial, per round (best of rounds), cluster start-up included; load average now "
+          f"{os.getloadavg()[0]:.2f}:")
+    for name, ts in times.items():
+        ratios = [t / s for t, s in zip(ts, serial)]
+        print(f"  {name:32s} {' '.join(f'{x:5.2f}' for x in ratios)}  ({min(ts) / min(serial):.2f})")
+    print(f"  {'machine ceiling':32s} {' '.join(f'{x:5.2f}' for x in ceilings)}  (target for the default sweep: <= 0.6)")
 
-        t0 = time.perf_counter()
-        for seed in range(args.n):
-            record = run_notebook(nb, Path(tmp) / "serial" / f"seed={seed}", {"seed": seed, "n_iter": n_iter})
-            record.raise_for_status()
-        serial = time.perf_counter() - t0
-        print(f"serial:             {serial:7.1f} s  ({serial / args.n:.1f} s per notebook; "
-              f"{_compute(Path(tmp) / 'serial')})")
 
-        t0 = time.perf_counter()
-        index = sweep(nb, {"seed": list(range(args.n))}, Path(tmp) / "sweep", workers=args.workers,
-                      fixed={"n_iter": n_iter}, progress=False)
-        parallel = time.perf_counter() - t0
-        ok = int((index.status == "ok").sum())
-        print(f"sweep, {args.workers} workers:  {parallel:7.1f} s  ({ok}/{args.n} ok, cluster start-up included; "
-              f"{_compute(Path(tmp) / 'sweep')})")
-        print(f"ratio sweep/serial: {parallel / serial:7.2f}  (target <= 0.6; load average now "
-              f"{os.getloadavg()[0]:.2f})")
-    ceiling = machine_ceiling(n_iter, args.workers)
-    print(f"machine ceiling:    {ceiling:7.2f}  ({args.workers} plain processes of the same work at once vs "
-          f"one after another, measured just now)")
+def _sweep_on_processes(sweep, LocalCluster, nb, grid, out, fixed, workers):  # noqa: N803 - a class passed in
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                      host="127.0.0.1") as cluster:
+        return sweep(nb, grid, out, cluster=cluster, fixed=fixed, progress=False)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """Tests for dynvision.notebooks: papermill runs, Dask sweeps, combine_sweep and the CLI helper.
 
 Kernel starts dominate the cost, so the notebook executions are shared through module-scoped
-fixtures: one ok run, one failing run, a 4-run sweep on a 2-worker LocalCluster, a rerun that
+fixtures: one ok run, one failing run, a 4-run sweep on a 2-thread local cluster, a rerun that
 redoes 3 of them and one CLI run (10 executions in all). Everything else is validation that
-raises before a kernel starts.
+raises before a kernel starts. The module's tests stay on one pytest-xdist worker (``xdist_group``),
+so those fixtures run once. The finer behaviours (kernels, the warnings harness, run keys and
+locks, backends, model arguments) are tested in tests/notebooks/.
 """
 
 from __future__ import annotations
@@ -26,12 +28,13 @@ from dynvision.notebooks.cli import add_notebook_commands, main, parse_grid_item
 from dynvision.notebooks.sweep import expand_grid, run_ids
 from dynvision.registry import UnknownNameError
 
-pytestmark = pytest.mark.notebook
+pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("notebooks_runner")]
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 ADD = FIXTURES / "add.ipynb"
 NO_PARAMETERS = FIXTURES / "no_parameters.ipynb"
-INDEX_COLUMNS = ["run_id", "a", "fail", "status", "duration_s", "started", "output_notebook", "html", "error"]
+INDEX_COLUMNS = ["run_id", "a", "fail", "status", "duration_s", "started", "output_notebook", "html", "error",
+                 "attempts"]
 GRID = {"a": [1, 2], "fail": [False, True]}
 
 
@@ -85,7 +88,9 @@ def test_html_reads_offline(ok_run):
 
 def test_failed_run_keeps_notebook_with_traceback(failed_run):
     assert failed_run.status == "failed" and not failed_run.ok
-    assert failed_run.error == "RuntimeError: asked to fail with a=1, b=2"
+    assert failed_run.error == ('RuntimeError: asked to fail with a=1, b=2 (cell In [4], line 2: '
+                                'raise RuntimeError(f"asked to fail with a={a}, b={b}"))')
+    assert failed_run.error_cell == 4
     errors = [o for c in _cells(Path(failed_run.output_notebook)) if c.cell_type == "code"
               for o in c.outputs if o.output_type == "error"]
     assert errors and errors[0].ename == "RuntimeError" and errors[0].traceback
@@ -99,7 +104,7 @@ def test_unknown_parameter_lists_valid_names(tmp_path):
         run_notebook(ADD, tmp_path, {"a": 1, "fial": True})
     message = str(info.value)
     assert "'fial'" in message and "did you mean 'fail'" in message and "add.ipynb" in message
-    assert "a, b, fail, output_dir" in message
+    assert "valid parameters (from its 'parameters' cell): a, b, fail, output_dir" in message
     assert not (tmp_path / "add.ipynb").exists()
 
 
@@ -158,31 +163,31 @@ def swept(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("sweep")
     index = sweep(ADD, GRID, out, workers=2, fixed={"b": 10}, progress=False)
-    parents = {pid for rid in index.run_id for pid in _calls(out / rid)}
-    return out, index, pd.read_csv(out / "index.csv"), parents
+    return out, index, pd.read_csv(out / "index.csv")
 
 
-def test_sweep_runs_every_combination_in_parallel(swept):
-    out, index, _, parents = swept
+def test_sweep_runs_every_combination(swept):
+    out, index, _ = swept
     assert list(index.columns) == INDEX_COLUMNS
     assert list(index.run_id) == ["a=1__fail=False", "a=1__fail=True", "a=2__fail=False", "a=2__fail=True"]
     assert list(index.status) == ["ok", "failed", "ok", "failed"]
     for a in (1, 2):
         assert json.loads((out / f"a={a}__fail=False" / "result.json").read_text())["c"] == a + 10
-    # every kernel was started by a Dask worker process, and both workers took runs
-    assert len(parents) == 2 and str(os.getpid()) not in parents
+    # kernels are started from the local cluster's threads, in this process (not from worker processes)
+    assert {pid for rid in index.run_id for pid in _calls(out / rid)} == {str(os.getpid())}
 
 
 def test_sweep_index_file_matches_and_points_to_outputs(swept):
-    out, index, on_disk, _ = swept
+    out, index, on_disk = swept
     assert list(on_disk.columns) == INDEX_COLUMNS
     assert list(on_disk.status) == list(index.status)
     for row in on_disk.itertuples():
         assert (out / row.output_notebook).exists() and (out / row.html).exists()
         assert row.duration_s > 0 and isinstance(row.started, str)
     failed = on_disk[on_disk.status == "failed"]
-    assert list(failed.error) == [f"RuntimeError: asked to fail with a={a}, b=10" for a in (1, 2)]
-    assert on_disk[on_disk.status == "ok"].error.isna().all()
+    assert [e.split(" (cell")[0] for e in failed.error] == [f"RuntimeError: asked to fail with a={a}, b=10"
+                                                             for a in (1, 2)]
+    assert on_disk[on_disk.status == "ok"].error.isna().all() and set(on_disk.attempts) == {1}
 
 
 def test_failing_combination_keeps_its_traceback(swept):
@@ -216,14 +221,18 @@ def test_rerun_without_retry_runs_nothing(rerun):
     assert [len(_calls(out / rid)) for rid in index.run_id] == [1, 2, 1, 2]
 
 
-def test_changed_fixed_parameter_is_not_reused(rerun):
-    from dynvision.notebooks.sweep import _previous_record
+def test_changed_fixed_parameter_is_refused_unless_overwrite(rerun, tmp_path):
+    from dynvision.notebooks import RunConflictError
 
     out, *_ = rerun
-    run_dir = out / "a=1__fail=False"
-    assert _previous_record(run_dir, {"b": 10, "a": 1, "fail": False}, "add.ipynb", True)
-    assert _previous_record(run_dir, {"b": 11, "a": 1, "fail": False}, "add.ipynb", True) is None
-    assert _previous_record(run_dir, {"b": 10, "a": 1, "fail": False}, "other.ipynb", True) is None
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    with pytest.raises(RunConflictError, match=r"4 run folders in .* hold other results: a=1__fail=False \(its "
+                                               r"parameters differ \(b: 10 -> 11\)\).*overwrite=True"):
+        sweep(ADD, GRID, copy, fixed={"b": 11}, progress=False)
+    assert [len(_calls(copy / rid)) for rid in sorted(p.name for p in copy.iterdir() if p.is_dir())] == [1, 2, 1, 2]
+    index = sweep(ADD, {"a": [1], "fail": [False]}, copy, fixed={"b": 11}, progress=False, overwrite=True)
+    assert list(index.status) == ["ok"] and json.loads((copy / "a=1__fail=False" / "result.json").read_text())["c"] == 12
 
 
 def test_combine_sweep_from_files(rerun):

@@ -52,10 +52,7 @@ SMALL: dict[str, list[tuple[str, ...]]] = {
 }
 """Smaller settings for heavy ``dynvision`` commands (``--epochs`` is replaced, not added)."""
 
-KNOWN_BROKEN = {
-    "dynvision sweep notebooks/contrast.ipynb --grid tau=": "tau is not a parameter of the notebook: the sweeps "
-                                                             "workstream makes model arguments sweepable by name",
-}
+KNOWN_BROKEN: dict[str, str] = {}
 """README commands that fail today, with why; each must still fail (else: remove it here)."""
 
 

@@ -60,6 +60,10 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-html", dest="html", action="store_false", help="skip the HTML copy")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
                         help="show a progress bar (default: on)")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="torch threads per kernel (default: the cores shared out among parallel kernels)")
+    parser.add_argument("--warnings-as-errors", metavar="PACKAGE", action="append", default=[],
+                        help="a warning raised from this package's code fails the cell (repeatable)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -112,11 +116,14 @@ def run(args: argparse.Namespace) -> int:
     """Execute the notebook; prints where the executed copy and the HTML went."""
     from dynvision.cli.run import check_folder
     from dynvision.notebooks.runner import run_notebook
+    from dynvision.validation import check_int
 
     params = typed_parameters(args.notebook, getattr(args, "parameters_text", []))
     out = check_folder(args.out or Path("results") / args.notebook.stem, "--out")
+    threads = check_int("--threads", args.threads, lo=1, allow_none=True)
     record = run_notebook(args.notebook, out, params, kernel_name=args.kernel, progress=args.progress,
-                          export_html=args.html, timeout=timeout_seconds(args.timeout))
+                          export_html=args.html, timeout=timeout_seconds(args.timeout), threads=threads,
+                          warnings_as_errors=tuple(args.warnings_as_errors))
     print(f"{record.status}: {record.output_notebook} ({record.duration_s:.1f} s)")
     if record.html:
         print(f"html: {record.html}")

@@ -82,6 +82,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
                     help="use a running Dask scheduler, e.g. tcp://10.0.0.5:8786, instead of a local cluster")
     sw.add_argument("--no-retry-failed", dest="retry_failed", action="store_false",
                     help="when rerunning into --out, keep earlier failures instead of running them again")
+    sw.add_argument("--overwrite", action="store_true",
+                    help="replace runs in --out that another sweep (other parameters or notebook) wrote")
     add_run_options(sw)
     sw.set_defaults(func=run, _parser=sw)
     return sw
@@ -129,9 +131,11 @@ def run(args: argparse.Namespace) -> int:
     grid = typed_grid(args.notebook, getattr(args, "grid_text", []), fixed)
     workers = check_int("--workers", args.workers, lo=1, allow_none=True)
     out = check_folder(args.out or Path("results") / f"{args.notebook.stem}-sweep", "--out")
+    threads = check_int("--threads", args.threads, lo=1, allow_none=True)
     index = sweep(args.notebook, grid, out, workers=workers, scheduler=args.scheduler, fixed=fixed,
                   progress=args.progress, retry_failed=args.retry_failed, kernel_name=args.kernel,
-                  timeout=timeout_seconds(args.timeout), export_html=args.html)
+                  timeout=timeout_seconds(args.timeout), export_html=args.html, overwrite=args.overwrite,
+                  threads=threads, warnings_as_errors=tuple(args.warnings_as_errors))
     counts = index.status.value_counts().to_dict()
     print(", ".join(f"{n} {s}" for s, n in counts.items()) + f" -> {Path(out) / 'index.csv'}")
     for row in index[index.status == "failed"].itertuples():

@@ -19,7 +19,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable
 
-from dynvision.notebooks.sweep import RUN_FILE, SWEEP_FILE
+from dynvision.notebooks.runs import RUN_FILE
+from dynvision.notebooks.sweep import SWEEP_FILE
 
 _RUN = "__run__"
 
@@ -127,6 +128,9 @@ def _load(run_dir: Path, loader: str | Callable[[Path], Any]) -> Any:
 def open_result(path: str | Path) -> Any:
     """Open a zarr store or netCDF file lazily: a ``DataTree`` if it has groups, else a ``Dataset``.
 
+    Zarr stores are opened with consolidated metadata only where they have it (dynvision writes
+    none), so opening prints no warning.
+
     Example:
         >>> open_result("out/sweep/a=1/result.nc")  # doctest: +SKIP
         <xarray.Dataset> ...
@@ -134,12 +138,23 @@ def open_result(path: str | Path) -> Any:
     import xarray as xr
 
     path = Path(path)
-    engine = "zarr" if path.suffix == ".zarr" or (path / "zarr.json").exists() or (path / ".zgroup").exists() else None
+    is_zarr = path.suffix == ".zarr" or (path / "zarr.json").exists() or (path / ".zgroup").exists()
+    options = {"engine": "zarr", "consolidated": _consolidated(path)} if is_zarr else {}
     try:
-        tree = xr.open_datatree(path, engine=engine, chunks={})
+        tree = xr.open_datatree(path, chunks={}, **options)
     except Exception:  # noqa: BLE001 - backends without group support (netCDF3 via scipy)
-        return xr.open_dataset(path, engine=engine, chunks={})
+        return xr.open_dataset(path, chunks={}, **options)
     return tree if tree.children else tree.to_dataset()
+
+
+def _consolidated(path: Path) -> bool:
+    """Whether a zarr store has consolidated metadata (``.zmetadata`` in v2, in ``zarr.json`` in v3)."""
+    if (path / ".zmetadata").is_file():
+        return True
+    try:
+        return bool(json.loads((path / "zarr.json").read_text()).get("consolidated_metadata"))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _coord(value: Any) -> Any:

@@ -7,7 +7,8 @@ template used here drops those script tags: the HTML opens from a file share or 
 without network access. What is lost offline anyway: LaTeX shows as its ``$...$`` source,
 mermaid diagrams as text, and widgets (and JavaScript outputs that need require.js, e.g.
 some Bokeh/Plotly renderings) fall back to their static representation. Markdown images are
-embedded so the HTML is a single file.
+embedded so the HTML is a single file. Outputs with no data at all (HoloViews displays a few)
+render nothing and are left out, so nbconvert does not warn about them.
 
 Example:
     >>> from dynvision.notebooks.export import export_html
@@ -57,8 +58,16 @@ def export_html(notebook: str | Path, html_path: str | Path | None = None,
                             extra_loaders=[DictLoader({OFFLINE_TEMPLATE_NAME: OFFLINE_TEMPLATE})],
                             embed_images=True)
     nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.get("outputs", []) if not _empty(o)]
     resources = {"metadata": {"name": notebook.stem, "path": str(images_dir)}}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(body, encoding="utf-8")
     return target
+
+
+def _empty(output) -> bool:
+    """A display or result output without any data (nothing to render)."""
+    return output.get("output_type") in ("display_data", "execute_result") and not output.get("data")

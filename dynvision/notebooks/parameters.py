@@ -3,8 +3,10 @@
 papermill injects values in a new cell after the first cell tagged ``parameters`` and only
 warns about names that cell does not assign. Here the names are read up front (with
 :mod:`ast` for Python notebooks, so ``a = 1; b = 2`` and tuple assignments count, plus
-papermill's inspection for defaults and help comments) and unknown names raise, listing the
-valid ones.
+papermill's inspection for defaults and help comments), so ``run_notebook`` and ``sweep``
+refuse unknown names up front and list the valid ones (names of model arguments are routed
+into ``model_kwargs`` instead: :mod:`dynvision.notebooks.model_args`). A parameters cell that
+does not parse raises :class:`ParametersSyntaxError` naming the notebook, cell and line.
 
 Example:
     >>> from dynvision.notebooks import notebook_parameters
@@ -15,12 +17,10 @@ Example:
 from __future__ import annotations
 
 import ast
-import difflib
 import re
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from dynvision.registry import UnknownNameError
 
 _HOW_TO_TAG = (
     "add one: in JupyterLab select the cell that assigns the default values, open the property "
@@ -31,6 +31,10 @@ _HOW_TO_TAG = (
 
 class MissingParametersCellError(ValueError):
     """A notebook has no cell tagged ``parameters``, so values cannot be injected."""
+
+
+class ParametersSyntaxError(ValueError):
+    """A notebook's ``parameters`` cell is not valid Python; the message names the line."""
 
 
 def notebook_parameters(notebook: str | Path) -> dict[str, dict[str, str]]:
@@ -49,6 +53,7 @@ def notebook_parameters(notebook: str | Path) -> dict[str, dict[str, str]]:
     Raises:
         FileNotFoundError: The notebook does not exist.
         MissingParametersCellError: No cell is tagged ``parameters``.
+        ParametersSyntaxError: The parameters cell of a Python notebook does not parse.
 
     Example:
         >>> list(notebook_parameters("tests/fixtures/notebooks/add.ipynb"))  # doctest: +SKIP
@@ -59,7 +64,8 @@ def notebook_parameters(notebook: str | Path) -> dict[str, dict[str, str]]:
 
     path = resolve_notebook(notebook)
     nb = nbformat.read(path, as_version=4)
-    cell = next((c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+    index, cell = next(((i, c) for i, c in enumerate(nb.cells)
+                        if "parameters" in c.get("metadata", {}).get("tags", [])), (None, None))
     if cell is None:
         raise MissingParametersCellError(f"notebook {str(path)!r} has no cell tagged 'parameters'; "
                                          f"{_HOW_TO_TAG}")
@@ -70,7 +76,7 @@ def notebook_parameters(notebook: str | Path) -> dict[str, dict[str, str]]:
         inspected = {p.name: p for p in translator.inspect(cell)}
     except Exception:  # noqa: BLE001 - unknown language or unparsable cell: fall back to names only
         inspected = {}
-    names = _assigned_names(cell.source) if language == "python" else []
+    names = _assigned_names(cell.source, f"notebook {str(path)!r}, cell {index + 1}") if language == "python" else []
     names += [n for n in inspected if n not in names]
     out = {}
     for name in names:
@@ -78,37 +84,6 @@ def notebook_parameters(notebook: str | Path) -> dict[str, dict[str, str]]:
         out[name] = {"default": p.default if p else "", "type": p.inferred_type_name if p else "None",
                      "help": p.help if p else ""}
     return out
-
-
-def check_parameters(notebook: str | Path, parameters: Mapping[str, Any]) -> dict[str, dict]:
-    """Raise if ``parameters`` holds names the notebook's parameters cell does not assign.
-
-    Args:
-        notebook: Path to an ``.ipynb`` file.
-        parameters: Names (and values) to inject.
-
-    Returns:
-        The declared parameters, as :func:`notebook_parameters` gives them.
-
-    Raises:
-        UnknownNameError: Names the unknown parameters and lists the valid ones.
-
-    Example:
-        >>> check_parameters("add.ipynb", {"c": 1})  # doctest: +SKIP
-        UnknownNameError: unknown parameter 'c' for notebook 'add.ipynb'; valid parameters ...
-    """
-    declared = notebook_parameters(notebook)
-    unknown = [k for k in parameters if k not in declared]
-    if unknown:
-        hints = []
-        for name in unknown:
-            close = difflib.get_close_matches(str(name), list(declared), n=1)
-            hints.append(repr(name) + (f" (did you mean {close[0]!r}?)" if close else ""))
-        raise UnknownNameError(
-            f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(hints)} for notebook "
-            f"{Path(notebook).name!r}; valid parameters (from its 'parameters' cell): "
-            f"{', '.join(declared) or '(none)'}")
-    return declared
 
 
 def resolve_notebook(notebook: str | Path) -> Path:
@@ -119,13 +94,21 @@ def resolve_notebook(notebook: str | Path) -> Path:
     return path
 
 
-def _assigned_names(source: str) -> list[str]:
-    """Top-level names assigned in a Python cell (IPython magics and shell lines ignored)."""
+def _assigned_names(source: str, where: str = "the parameters cell") -> list[str]:
+    """Top-level names assigned in a Python cell (IPython magics and shell lines ignored).
+
+    Raises:
+        ParametersSyntaxError: The cell does not parse; names ``where``, the line and its text.
+    """
     code = "\n".join("" if re.match(r"\s*[%!]", line) else line for line in source.splitlines())
     try:
         tree = ast.parse(code)
-    except SyntaxError:
-        return []
+    except SyntaxError as exc:
+        lines = source.splitlines()
+        text = lines[exc.lineno - 1].strip() if exc.lineno and 0 < exc.lineno <= len(lines) else ""
+        raise ParametersSyntaxError(
+            f"the parameters cell ({where}) is not valid Python: {exc.msg} at line {exc.lineno}"
+            + (f": {text}" if text else "") + "; fix that line in the notebook") from None
     names: list[str] = []
 
     def add(target: ast.AST) -> None:

@@ -1,25 +1,31 @@
 """Parameter sweeps: one notebook run per grid point, in parallel on Dask.
 
-Each combination of the grid runs through :func:`~dynvision.notebooks.runner.run_notebook`
-in its own subfolder named after the swept values (``model=DyRCNNx2__seed=0``). The sweep
-folder holds
+Each combination of the grid runs through :func:`~dynvision.notebooks.runs.execute_run` in its
+own subfolder named after the swept values (``model=DyRCNNx2__seed=0``, ``tau=5``). Grid or
+fixed names that are not notebook parameters but arguments of the notebook's model go into
+its ``model_kwargs`` (:mod:`dynvision.notebooks.model_args`). The sweep folder holds
 
-* ``sweep.json`` - the notebook, grid, fixed parameters and every run id's parameters;
-* ``index.csv`` - one row per run: ``run_id``, the swept parameters, ``status``
-  (``ok``, ``failed``, ``skipped`` = ok in an earlier sweep and kept, ``pending`` = not
-  finished yet), ``duration_s``, ``started``, ``output_notebook``, ``html`` (paths relative
-  to the sweep folder) and ``error``; rewritten after every finished run;
-* ``<run_id>/run.json`` - the run's record, written when it finishes.
+* ``sweep.json`` - the notebook (and its content hash), grid, fixed parameters and every run
+  id's parameters (those of the latest sweep into the folder);
+* ``index.csv`` - one row per run: ``run_id``, the swept parameters, ``status`` (``ok``,
+  ``failed``, ``skipped`` = done earlier with the same notebook content and parameters and its
+  outputs intact, so kept; ``pending`` = not finished yet), ``duration_s``, ``started``,
+  ``output_notebook``, ``html`` (paths relative to the sweep folder), ``error`` and
+  ``attempts`` (kernel starts); rewritten after every finished run;
+* ``<run_id>/run.json`` - the run's record and key (:mod:`dynvision.notebooks.runs`).
 
-Rerunning a sweep into the same folder skips runs whose ``run.json`` says ok for the same
-parameters and whose outputs still exist; failed and missing runs run again.
+Never redone, never mixed up: a rerun skips runs that are done (and intact), reruns failed,
+interrupted and incomplete ones, and refuses - before running anything - to replace a run
+folder that holds a run of other parameters or notebook content, or files no run recorded,
+unless ``overwrite=True``. Two sweeps into one folder at the same time share the work: each
+run is locked while it executes, and the second sweep finds it done.
 
 Example:
     >>> from dynvision.notebooks import sweep
-    >>> index = sweep("notebooks/contrast.ipynb", {"model": ["DyRCNNx2", "DyRCNNx4"],
-    ...               "seed": [0, 1]}, "results/contrast-sweep", workers=2)  # doctest: +SKIP
-    >>> index.status.value_counts()  # doctest: +SKIP
-    ok    4
+    >>> index = sweep("notebooks/contrast.ipynb", {"tau": [5, 10, 20]}, "results/tau-sweep",
+    ...               fixed={"fast": True})  # doctest: +SKIP
+    >>> list(index.run_id)  # doctest: +SKIP
+    ['tau=5', 'tau=10', 'tau=20']
 """
 
 from __future__ import annotations
@@ -33,12 +39,21 @@ import uuid
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from dynvision.notebooks.parameters import resolve_notebook, check_parameters, to_parameter_value
-from dynvision.notebooks.runner import run_notebook
+from dynvision.notebooks.model_args import merge_model_kwargs, split_model_arguments
+from dynvision.notebooks.parameters import notebook_parameters, resolve_notebook, to_parameter_value
+from dynvision.notebooks.runner import DEFAULT_KERNEL, check_kernel, output_folder
+from dynvision.notebooks.runs import RUN_FILE, foreign_content, key_difference, notebook_digest, read_record, \
+    reusable, run_key, same_key, write_json
 
-INDEX_FILE, SWEEP_FILE, RUN_FILE = "index.csv", "sweep.json", "run.json"
-RECORD_COLUMNS = ("status", "duration_s", "started", "output_notebook", "html", "error")
+INDEX_FILE, SWEEP_FILE, SWEEP_LOCK = "index.csv", "sweep.json", ".sweep.lock"
+RECORD_COLUMNS = ("status", "duration_s", "started", "output_notebook", "html", "error", "attempts")
 _MAX_ID = 120
+
+__all__ = ["sweep", "expand_grid", "run_ids", "RunConflictError", "RUN_FILE", "SWEEP_FILE", "INDEX_FILE"]
+
+
+class RunConflictError(ValueError):
+    """An output folder holds runs of other parameters or notebook content (or foreign files)."""
 
 
 def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
@@ -73,37 +88,49 @@ def run_ids(combinations: Sequence[Mapping[str, Any]]) -> list[str]:
 def sweep(notebook: str | Path, grid: Mapping[str, Sequence[Any]], output_dir: str | Path,
           workers: int | None = None, scheduler: Any = None, cluster: Any = None,
           fixed: Mapping[str, Any] | None = None, progress: bool = True, retry_failed: bool = True,
-          *, kernel_name: str | None = None, timeout: float | None = None,
-          export_html: bool = True) -> "pandas.DataFrame":  # noqa: F821
+          *, kernel_name: str | None = None, timeout: float | None = None, export_html: bool = True,
+          overwrite: bool = False, threads: int | None = None,
+          warnings_as_errors: Sequence[str] = ()) -> "pandas.DataFrame":  # noqa: F821
     """Run ``notebook`` once per point of ``grid``, in parallel on Dask.
 
-    Where it runs: a fresh ``distributed.LocalCluster`` (``workers`` processes with one
-    thread each, bound to 127.0.0.1, no dashboard; closed afterwards) unless ``scheduler``
-    (an address such as ``"tcp://10.0.0.5:8786"``, or a ``distributed.Client``) or
-    ``cluster`` (e.g. a ``dask_jobqueue.SLURMCluster``; scaled to ``workers`` if given) is
-    passed. Workers must import dynvision and see ``output_dir`` (a shared file system on a
-    cluster). One failing run does not stop the others.
+    Where it runs: a fresh local cluster of ``workers`` threads in this process, each starting
+    one kernel at a time with ``cores // workers`` intra-op threads (closed afterwards), unless
+    ``scheduler`` (an address such as ``"tcp://10.0.0.5:8786"``, or a ``distributed.Client``)
+    or ``cluster`` (e.g. a ``dask_jobqueue.SLURMCluster``; scaled to ``workers`` if given) is
+    passed (see :mod:`dynvision.notebooks.backends`). Workers must import dynvision and see
+    ``output_dir`` (a shared POSIX file system on a cluster). One failing run does not stop
+    the others.
 
     Args:
         notebook: The ``.ipynb`` to run; it needs a cell tagged ``parameters``.
-        grid: Parameter name -> list of values; every combination is one run.
+        grid: Parameter name -> list of values; every combination is one run. Names of model
+            arguments (``tau``, ``trc``, ``recurrence_type``...) are allowed where the
+            notebook takes ``model_kwargs``.
         output_dir: Sweep folder (``index.csv``, ``sweep.json``, one subfolder per run).
-        workers: Worker processes of the local cluster (default: one per available CPU, at
-            most one per run), or the size to scale ``cluster`` to.
+        workers: Parallel runs on the local cluster (default: one per available CPU, at most
+            one per run), or the size to scale ``cluster`` to.
         scheduler: Address of a running Dask scheduler, or a ``distributed.Client``.
         cluster: A Dask cluster object (dask-jobqueue, LocalCluster...); left open.
-        fixed: Parameters shared by every run (not part of the run ids).
+        fixed: Parameters (or model arguments) shared by every run (not part of the run ids).
         progress: Show a tqdm bar over finished runs.
         retry_failed: Rerun runs that failed in an earlier sweep into this folder.
         kernel_name: Jupyter kernel for every run (default ``"python3"``).
         timeout: Per-cell time limit in seconds.
         export_html: Write the offline HTML copy of each executed notebook.
+        overwrite: Replace run folders that hold runs of other parameters or notebook content,
+            or files no run recorded (default: refuse before running anything).
+        threads: Intra-op threads per kernel (default: cores divided among parallel runs).
+        warnings_as_errors: Packages whose warnings fail a run (see ``run_notebook``).
 
     Returns:
         The run index (the content of ``index.csv``), one row per grid point in grid order.
 
     Raises:
-        UnknownNameError: A grid or fixed name is not a parameter of the notebook.
+        UnknownNameError: A grid or fixed name is neither a parameter of the notebook nor an
+            argument of its model (both lists are in the message).
+        ParametersSyntaxError: The notebook's parameters cell does not parse.
+        RunConflictError: ``output_dir`` holds other runs in the folders this sweep would use.
+        SchedulerUnreachableError: ``scheduler`` cannot be reached (within seconds).
         ValueError: An empty grid or value list, a name both swept and fixed, or both
             ``scheduler`` and ``cluster``.
 
@@ -112,6 +139,11 @@ def sweep(notebook: str | Path, grid: Mapping[str, Sequence[Any]], output_dir: s
         >>> list(index.run_id)  # doctest: +SKIP
         ['a=1__b=10', 'a=2__b=10']
     """
+    from filelock import FileLock
+
+    from dynvision.notebooks.backends import check_scheduler_address
+    from dynvision.validation import check_bool, check_int
+
     nb_path = resolve_notebook(notebook)
     grid = _check_grid(grid)
     fixed = {str(k): to_parameter_value(k, v) for k, v in (fixed or {}).items()}
@@ -121,63 +153,122 @@ def sweep(notebook: str | Path, grid: Mapping[str, Sequence[Any]], output_dir: s
                          f"in grid and set in fixed; keep each name in one of them")
     if scheduler is not None and cluster is not None:
         raise ValueError("pass either scheduler (an address or Client) or cluster, not both")
-    check_parameters(nb_path, {**fixed, **grid})
-    out = Path(output_dir).expanduser().resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    workers = check_int("workers", workers, lo=1, allow_none=True)
+    threads = check_int("threads", threads, lo=1, allow_none=True)
+    overwrite, retry_failed = check_bool("overwrite", overwrite), check_bool("retry_failed", retry_failed)
+    kernel = check_kernel(kernel_name or DEFAULT_KERNEL)
+    combos, requested = _plan(nb_path, grid, fixed)
+    if isinstance(scheduler, str):
+        check_scheduler_address(scheduler)
+    out = output_folder(output_dir)
 
-    combos = expand_grid(grid)
     ids = run_ids(combos)
-    _write_json(out / SWEEP_FILE, {"notebook": str(nb_path), "grid": grid, "fixed": fixed,
-                                   "runs": dict(zip(ids, combos))})
+    digest = notebook_digest(nb_path)
+    keys = {rid: run_key(nb_path, req, kernel, digest) for rid, req in zip(ids, requested)}
+    with FileLock(str(out / SWEEP_LOCK)):  # two sweeps starting together see each other's sweep.json
+        if not overwrite:
+            _check_folder(out, nb_path, grid, ids, keys)
+        write_json(out / SWEEP_FILE, {"notebook": str(nb_path), "notebook_sha256": digest,
+                                       "grid": grid, "fixed": fixed, "runs": dict(zip(ids, combos))})
     rows: dict[str, dict[str, Any]] = {}
     todo: list[tuple[str, dict[str, Any]]] = []
-    for rid, combo in zip(ids, combos):
-        requested = {**fixed, **combo}
-        previous = _previous_record(out / rid, requested, nb_path.name, export_html)
-        if previous and (previous["status"] == "ok" or not retry_failed):
-            status = "skipped" if previous["status"] == "ok" else "failed"
-            rows[rid] = _row(rid, combo, {**previous, "status": status}, out / rid, out)
+    for rid, combo, req in zip(ids, combos, requested):
+        previous = reusable(out / rid, keys[rid], retry_failed)
+        if previous is not None:
+            rows[rid] = _row(rid, combo, previous, out / rid, out)
         else:
-            (out / rid / RUN_FILE).unlink(missing_ok=True)  # a stale record must not outlive its rerun
             rows[rid] = _row(rid, combo, {"status": "pending"}, out / rid, out)
-            todo.append((rid, requested))
+            todo.append((rid, req))
     _write_index(out, rows, list(grid))
     if todo:
-        _execute(todo, combos=dict(zip(ids, combos)), nb_path=nb_path, out=out, rows=rows, grid_keys=list(grid),
-                 workers=workers, scheduler=scheduler, cluster=cluster, progress=progress,
-                 run_kwargs={"kernel_name": kernel_name, "progress": False, "export_html": export_html,
-                             "timeout": timeout})
+        _execute(todo, combos=dict(zip(ids, combos)), keys=keys, nb_path=nb_path, out=out, rows=rows,
+                 grid_keys=list(grid), workers=workers, scheduler=scheduler, cluster=cluster, progress=progress,
+                 run_kwargs={"kernel_name": kernel, "progress": False, "export_html": export_html,
+                             "timeout": timeout, "warnings_as_errors": list(warnings_as_errors),
+                             "retry_failed": retry_failed, "overwrite": overwrite},
+                 threads=threads)
     return _index_frame(out, rows, list(grid))
 
 
-def _execute(todo, *, combos, nb_path, out, rows, grid_keys, workers, scheduler, cluster, progress,
-             run_kwargs) -> None:
-    """Submit the runs to Dask and record each as it finishes."""
+def _plan(nb_path: Path, grid: dict, fixed: dict) -> tuple[list[dict], list[dict]]:
+    """Grid points and, for each, the parameters to inject (model arguments inside model_kwargs)."""
+    declared = notebook_parameters(nb_path)
+    combos = expand_grid(grid)
+    requested = []
+    for combo in combos:
+        params, arguments = split_model_arguments(declared, {**fixed, **combo}, notebook=nb_path.name)
+        requested.append(merge_model_kwargs(params, arguments))
+    return combos, requested
+
+
+def _check_folder(out: Path, nb_path: Path, grid: dict, ids: list[str], keys: dict) -> None:
+    """Raise :class:`RunConflictError` if ``out`` holds another sweep or other runs in these folders."""
+    meta = None
+    try:
+        meta = json.loads((out / SWEEP_FILE).read_text())
+    except (OSError, ValueError):
+        pass
+    hint = "; choose another output folder, or pass overwrite=True (--overwrite) to replace them"
+    if isinstance(meta, dict) and (Path(str(meta.get("notebook"))).name != nb_path.name
+                                   or list(meta.get("grid") or {}) != list(grid)):
+        raise RunConflictError(f"{str(out)!r} holds a sweep of {Path(str(meta.get('notebook'))).name!r} over "
+                               f"{', '.join(meta.get('grid') or {}) or '(nothing)'}, not of {nb_path.name!r} over "
+                               f"{', '.join(grid)}{hint}")
+    conflicts = []
+    for rid in ids:
+        record = read_record(out / rid)
+        if record is not None and not same_key(record, keys[rid]):
+            conflicts.append(f"{rid} ({key_difference(record, keys[rid])})")
+        elif foreign := foreign_content(out / rid):
+            conflicts.append(f"{rid} (holds files no run recorded: {', '.join(foreign[:3])}"
+                             f"{'...' if len(foreign) > 3 else ''})")
+    if conflicts:
+        more = f" and {len(conflicts) - 3} more" if len(conflicts) > 3 else ""
+        raise RunConflictError(f"{len(conflicts)} run folder{'s' if len(conflicts) > 1 else ''} in {str(out)!r} "
+                               f"hold{'' if len(conflicts) > 1 else 's'} other results: "
+                               f"{'; '.join(conflicts[:3])}{more}{hint}")
+
+
+def _execute(todo, *, combos, keys, nb_path, out, rows, grid_keys, workers, scheduler, cluster, progress,
+             run_kwargs, threads) -> None:
+    """Submit the runs to Dask and record each as it finishes.
+
+    Runs locked by another sweep come back ``busy`` and are submitted once more, after the
+    others, waiting for the lock this time (they are then usually found done and skipped).
+    """
     from distributed import as_completed
     from tqdm.auto import tqdm
 
-    client, owned = _connect(workers, scheduler, cluster, len(todo))
-    futures = {}
+    from dynvision.notebooks.backends import connect
+    from dynvision.notebooks.runs import execute_run
+
+    client, owned, local_threads = connect(workers, scheduler, cluster, len(todo))
+    futures: dict = {}
+    token = uuid.uuid4().hex[:8]
+
+    def submit(rid, requested, wait):
+        fut = client.submit(execute_run, str(nb_path), str(out / rid), requested, identity=keys[rid], wait=wait,
+                            threads=threads or local_threads, pure=False, key=f"run_notebook-{rid}-{token}-{int(wait)}",
+                            **run_kwargs)
+        futures[fut] = (rid, requested)
+        return fut
+
     try:
-        token = uuid.uuid4().hex[:8]
-        for rid, requested in todo:
-            fut = client.submit(run_notebook, str(nb_path), str(out / rid), requested, pure=False,
-                                key=f"run_notebook-{rid}-{token}", **run_kwargs)
-            futures[fut] = (rid, requested)
+        queue = as_completed([submit(rid, req, False) for rid, req in todo])
         failed = 0
         with tqdm(total=len(todo), disable=not progress, desc=f"sweep {nb_path.name}", unit="run") as bar:
-            for fut in as_completed(futures):
+            for fut in queue:
                 rid, requested = futures[fut]
                 try:
-                    record = fut.result().to_dict()
+                    record = fut.result()
                 except Exception as exc:  # noqa: BLE001 - lost worker, unpicklable result...
-                    record = {"notebook": str(nb_path), "status": "failed", "duration_s": None, "started": None,
-                              "output_notebook": None, "html": None, "error": f"{type(exc).__name__}: {exc}"}
-                record["requested"] = requested
-                _write_json(out / rid / RUN_FILE, _relative_record(record, out / rid))
+                    record = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+                if record.get("status") == "busy":  # another sweep is running it: wait for it, after the rest
+                    queue.add(submit(rid, requested, True))
+                    continue
                 rows[rid] = _row(rid, combos[rid], record, out / rid, out)
                 _write_index(out, rows, grid_keys)
-                failed += record["status"] != "ok"
+                failed += record.get("status") == "failed"
                 bar.set_postfix(failed=failed)
                 bar.update(1)
     finally:
@@ -186,54 +277,6 @@ def _execute(todo, *, combos, nb_path, out, rows, grid_keys, workers, scheduler,
             client.cancel(pending)
         for obj in owned:
             obj.close()
-
-
-def _connect(workers, scheduler, cluster, n_runs):
-    """A Client for the requested backend, plus the objects this sweep must close."""
-    from distributed import Client, LocalCluster
-
-    if cluster is not None:
-        if workers:
-            cluster.scale(workers)
-        client = Client(cluster)
-        return client, [client]
-    if isinstance(scheduler, Client):
-        return scheduler, []
-    if scheduler is not None:
-        client = Client(scheduler)
-        return client, [client]
-    n = workers or max(1, min(n_runs, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                              else os.cpu_count() or 1))
-    local = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                         host="127.0.0.1")
-    client = Client(local)
-    return client, [client, local]
-
-
-def _previous_record(run_dir: Path, requested: dict, notebook_name: str, need_html: bool) -> dict | None:
-    """The earlier record of this run if it was for the same parameters and its files exist."""
-    try:
-        record = json.loads((run_dir / RUN_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    same = json.dumps(record.get("requested"), sort_keys=True) == json.dumps(requested, sort_keys=True)
-    if not same or Path(record.get("notebook") or "").name != notebook_name:
-        return None
-    if record.get("status") == "ok" and not (run_dir / notebook_name).exists():
-        return None
-    if record.get("status") == "ok" and need_html and not (record.get("html") and (run_dir / record["html"]).exists()):
-        return None
-    return record
-
-
-def _relative_record(record: dict, run_dir: Path) -> dict:
-    """The record with its file paths relative to the run folder (so sweeps can be moved)."""
-    record = dict(record)
-    for key in ("output_notebook", "html"):
-        if record.get(key):
-            record[key] = os.path.relpath(record[key], run_dir)
-    record.pop("output_dir", None)
-    return record
 
 
 def _row(rid: str, combo: dict, record: dict, run_dir: Path, out: Path) -> dict[str, Any]:
@@ -255,16 +298,9 @@ def _index_frame(out: Path, rows: dict, grid_keys: list[str]):
 
 
 def _write_index(out: Path, rows: dict, grid_keys: list[str]) -> None:
-    tmp = out / f".{INDEX_FILE}.tmp"
+    tmp = out / f".{INDEX_FILE}.{os.getpid()}.tmp"
     _index_frame(out, rows, grid_keys).to_csv(tmp, index=False)
     os.replace(tmp, out / INDEX_FILE)
-
-
-def _write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=str))
-    os.replace(tmp, path)
 
 
 def _check_grid(grid: Mapping[str, Sequence[Any]]) -> dict[str, list[Any]]:
