@@ -81,6 +81,9 @@ class DyRCNNConfig(ModelConfig):
     supralinearity: float = param(2.0, "number", lo=0, lo_open=True, hi=10, doc="exponent of the supralinear activation")
     norm: str | None = param(None, "choice", choices=NORMS, allow_none=True, doc="normalisation layer per area")
     retina: bool = param(False, "bool", doc="a centre-surround retina stage in front of V1")
+    hex_extent: int | None = param(None, "int", lo=1, hi=200, allow_none=True,
+                                   doc="a hexagonal receptor front stage with this many rings (None: off)")
+    hex_kernel_size: int = param(13, "int", lo=1, hi=999, doc="side of each receptor's box (canvas pixels)")
     input_gain: float = param(0.0, "number", lo=0, hi=1e3, doc="strength of the adaptive input gain (0: off)")
     tau_gain_ms: float = param(100.0, "ms", lo=0, lo_open=True, doc="time constant of the input gain's trace")
     gain_mode: str = param("divisive", "choice", choices=("divisive", "subtractive"), doc="input gain mode")
@@ -126,7 +129,13 @@ class DyRCNN(RecurrentModel):
         super().__init__(config, **kwargs)
         c = self.config
         _, channels, h, w = self.input_dims
+        if c.retina and c.hex_extent is not None:
+            raise ValueError("retina=True and hex_extent are two front stages; choose one")
         front = Retina(channels) if c.retina else None
+        if c.hex_extent is not None:
+            from dynvision.layers.hex import HexFront
+
+            front = HexFront(channels, (h, w), extent=c.hex_extent, kernel_size=c.hex_kernel_size)
         gain = AdaptiveGain(c.input_gain, c.tau_gain_ms, c.dt_ms, c.gain_mode) if c.input_gain > 0 else None
         self.input_stage = InputStage(channels, retina=front, gain=gain, normalize=c.normalize_input,
                                       delay_steps=delay_steps(c.tin_ms, c.dt_ms, "tin_ms"))

@@ -83,3 +83,15 @@ def test_errors():
         front(torch.zeros(1, 3, 16, 16))
     with pytest.raises(ValueError, match=r"in_channels=0 is invalid"):
         HexFront(0, 16)
+
+
+def test_hex_front_is_a_model_option():
+    import dynvision
+
+    model = dynvision.create_model("DyRCNNx2", n_classes=3, input_dims=(4, 1, 16, 16), width=0.25,
+                                   hex_extent=3, hex_kernel_size=3)
+    assert type(model.input_stage.retina).__name__ == "HexFront"
+    with torch.no_grad():
+        assert model(torch.rand(2, 4, 1, 16, 16)).shape == (2, 4, 3)
+    with pytest.raises(ValueError, match="two front stages"):
+        dynvision.create_model("DyRCNNx2", input_dims=(4, 1, 16, 16), retina=True, hex_extent=3)
