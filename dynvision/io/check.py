@@ -121,13 +121,15 @@ def _read_problems(loc: Location, record: dict) -> list[Problem]:
     return problems
 
 
-def check_store(path, full: bool = True) -> StoreReport:
+def check_store(path, full: bool = True, forget_damaged: bool = False) -> StoreReport:
     """Check a dynvision store.
 
     Args:
         path: Path or fsspec URL of the store.
         full: Also parse every metadata file and read every chunk (verifying checksums);
             ``False`` only compares the listing with the recorded chunk sizes.
+        forget_damaged: Mark the units with damaged chunks as not written (under the
+            store's lock), so that rerunning the same simulation recomputes them.
 
     Raises:
         FileNotFoundError: Nothing at ``path``.
@@ -148,4 +150,14 @@ def check_store(path, full: bool = True) -> StoreReport:
         problems += _metadata_problems(loc)
         known = {(p.unit, p.key.split("/c/")[0]) for p in problems}
         problems += [p for p in _read_problems(loc, record) if (p.unit, p.key) not in known]
-    return StoreReport(loc.url, status_of(record), problems, full)
+    report = StoreReport(loc.url, status_of(record), problems, full)
+    if forget_damaged and report.damaged_units:
+        from dynvision.io.lock import store_lock
+        from dynvision.io.record import set_to_ranges, write_record
+
+        with store_lock(loc, timeout_s=0):
+            _, record = read_record(loc)
+            record["done"] = set_to_ranges(ranges_to_set(record["done"]) - report.damaged_units)
+            record["complete"] = False
+            write_record(loc, record)
+    return report

@@ -222,12 +222,13 @@ class StoreSession:
         write_record(self.loc, self.record)
 
     def _clean_leftovers(self) -> None:
-        """Remove temporary files an interrupted metadata write may have left in the root."""
+        """Remove the temporary files of writes that a killed writer left half-done (ours: a
+        metadata write's ``zarr.json.<pid>.tmp``, zarr's atomic writes' ``*.partial``)."""
         if not self.loc.local or not self.loc.fs.exists(self.loc.root):
             return
-        for path in self.loc.fs.ls(self.loc.root, detail=False):
+        for path in self.loc.fs.find(self.loc.root):
             name = path.rsplit("/", 1)[-1]
-            if name.startswith("zarr.json.") and name.endswith(".tmp") or name.endswith(".partial"):
+            if (name.startswith("zarr.json.") and name.endswith(".tmp")) or name.endswith(".partial"):
                 self.loc.fs.rm_file(path)
 
     def resume(self) -> None:

@@ -98,7 +98,7 @@ class Simulation:
              store_stimulus: bool = True) -> SimulationPlan:
         """Validate a run's arguments (see :meth:`run`) and return its plan (nothing runs)."""
         return make_plan(self.models, stimulus, names=self.names, ensemble_attrs=self.ensemble_attrs,
-                         record=record, reduce=reduce, batch_size=batch_size or self.batch_size,
+                         record=record, reduce=reduce, batch_size=self.batch_size if batch_size is None else batch_size,
                          initial_state=initial_state, idle_ms=idle_ms, store_dtype=store_dtype,
                          precision=self.precision, channels_last=self.channels_last, store_stimulus=store_stimulus)
 
