@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+import uuid
 from typing import Any
 
 _EXECUTORS: dict[tuple, Any] = {}
@@ -72,13 +73,14 @@ def run_on_client(client, plan, models, session, sizes: bool, bar, device: str |
     done = session.done
     pending = iter([u for u in plan.units if u.index not in done])
     frames_cache: dict[int, Any] = {}
+    run_id = uuid.uuid4().hex[:8]  # a new key per run: dask must never hand back an earlier run's result
 
     def submit(unit):
         if unit.start not in frames_cache:
             frames_cache.clear()
             frames_cache[unit.start] = read_frames(plan.stimulus, unit.start, unit.stop)
         return client.submit(_unit_task, model_futures[unit.model], plan_future, unit, frames_cache[unit.start],
-                             session.loc.url, sizes, device, key=f"dynvision-unit-{plan.fingerprint[:12]}-{unit.index}",
+                             session.loc.url, sizes, device, key=f"dynvision-unit-{plan.fingerprint[:12]}-{run_id}-{unit.index}",
                              pure=False)
 
     futures = as_completed()
