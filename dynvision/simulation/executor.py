@@ -123,7 +123,8 @@ class Executor:
             if self.device.type == "cpu":
                 host = dev
             else:
-                host = {n: torch.empty(t.shape, dtype=dtype, pin_memory=True) for n, t in dev.items()}
+                pin = self.device.type == "cuda"  # page-locked: the copy back overlaps, no staging copy
+                host = {n: torch.empty(t.shape, dtype=dtype, pin_memory=pin) for n, t in dev.items()}
             sets = self._buffers[self._turn] = (dev, host)
         return sets
 
@@ -138,8 +139,10 @@ class Executor:
             FloatingPointError: Activity that is not finite, naming the area, sample and time.
         """
         x = torch.from_numpy(frames)
-        if self.device.type != "cpu":
+        if self.device.type == "cuda":
             x = x.pin_memory().to(self.device, non_blocking=True)
+        elif self.device.type != "cpu":
+            x = x.to(self.device)
         x = x.to(self.input_dtype)
         dev, host = self._buffers_for(x.shape[0], x.shape[1])
         with torch.no_grad(), self._autocast():
@@ -149,20 +152,23 @@ class Executor:
         if host is not dev:
             for name, buf in dev.items():
                 host[name].copy_(buf, non_blocking=True)
-            torch.cuda.current_stream(self.device).synchronize()
+            if self.device.type == "cuda":
+                torch.cuda.current_stream(self.device).synchronize()
         return {name: buf.numpy() for name, buf in host.items()}
 
     def check_finite(self, buffers: dict[str, torch.Tensor], start: int) -> None:
         """Refuse activity that diverged (inf or NaN), naming the area, sample and time.
 
-        One float32 sum per buffer; the exact search runs only when a sum is not finite (a
-        sum can overflow on large finite values: those pass)."""
+        Cheap by construction (a full scan of every recorded map costs more than the forward
+        pass in float16 on a CPU): non-finite states persist (NaN and inf propagate through
+        the recurrence and up the hierarchy to the logits), so the logits at every step and
+        each area's last step decide; the exact search for the first sample and time runs only
+        on failure. A float32 sum that overflows on large finite values passes."""
         for name, buf in buffers.items():
-            if torch.isfinite(buf.sum(dtype=torch.float32)):
+            probe = buf if name == "logits" else buf[:, -1]
+            if torch.isfinite(probe.sum(dtype=torch.float32)) or bool(torch.isfinite(probe).all()):
                 continue
             bad = ~torch.isfinite(buf.reshape(buf.shape[0], buf.shape[1], -1)).all(-1)
-            if not bad.any():
-                continue
             s, t = (int(i) for i in bad.nonzero()[0])
             where = "the logits" if name == "logits" else f"area {name}"
             hint = (" (float16 stores hold at most 65504: try store_dtype='float32')"

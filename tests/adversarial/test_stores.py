@@ -289,10 +289,14 @@ def test_large_finite_values_are_not_called_non_finite(tiny_model):
     plan = _sim(tiny_model).plan(make_stimulus(n=2))
     ex = Executor(tiny_model, plan)
     ex.check_finite({"logits": torch.full((2, 6, 3), 3e38)}, 0)  # the float32 sum overflows: still fine
-    with pytest.raises(FloatingPointError, match="sample 1, time 4 ms"):
+    with pytest.raises(FloatingPointError, match="the logits: first at sample 1, time 4 ms"):
         bad = torch.zeros(2, 6, 3)
         bad[1, 2, 0] = float("inf")
         ex.check_finite({"logits": bad}, 0)
+    with pytest.raises(FloatingPointError, match="area V1: first at sample 0, time 6 ms"):
+        bad = torch.zeros(2, 6, 4, 2, 2)
+        bad[0, 3:, 1] = float("nan")  # diverged from 6 ms on: persists to the last step
+        ex.check_finite({"V1": bad}, 0)
 
 
 # --- clear errors ------------------------------------------------------------------------------
