@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass, field
 
 from dynvision.io.location import Location, locate
-from dynvision.io.record import StoreCorruptError, ranges_to_set, read_record, status_of, unit_chunks
+from dynvision.io.record import StoreCorruptError, ranges_to_set, read_record, require_record, status_of, unit_chunks
 
 
 @dataclass(frozen=True)
@@ -137,11 +137,7 @@ def check_store(path, full: bool = True, forget_damaged: bool = False) -> StoreR
         StoreCorruptError: The root metadata is garbled (nothing else can be checked).
     """
     loc = locate(path)
-    kind, record = read_record(loc)
-    if kind == "absent":
-        raise FileNotFoundError(f"no activation store at {loc.url!r}")
-    if kind != "dynvision":
-        raise ValueError(f"{loc.url!r} is not a dynvision activation store")
+    record = require_record(loc)
     if record.get("format") is None or "units" not in record:
         raise StoreCorruptError(f"store {loc.url!r} was written by an older dynvision without chunk records; "
                                 f"rerun its simulation with overwrite=True to rewrite it")

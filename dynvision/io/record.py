@@ -105,6 +105,22 @@ def read_record(loc: Location) -> tuple[str, dict | None]:
     return "dynvision", record
 
 
+def require_record(loc: Location) -> dict:
+    """The run record of the dynvision store at ``loc``.
+
+    Raises:
+        FileNotFoundError: Nothing there.
+        ValueError: Not a dynvision store.
+        StoreCorruptError: Its root metadata is garbled.
+    """
+    kind, record = read_record(loc)
+    if kind == "absent":
+        raise FileNotFoundError(f"no activation store at {loc.url!r}")
+    if kind != "dynvision":
+        raise ValueError(f"{loc.url!r} is not a dynvision activation store (no run record in its zarr.json)")
+    return record
+
+
 def write_record(loc: Location, record: dict) -> None:
     """Replace the run record in the root ``zarr.json`` (one atomic write)."""
     meta = root_metadata(loc)

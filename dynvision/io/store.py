@@ -17,7 +17,7 @@ import xarray as xr
 
 from dynvision.io.check import _metadata_problems, verify_chunks
 from dynvision.io.location import locate
-from dynvision.io.record import RUN_KEY, StoreCorruptError, read_record, status_of
+from dynvision.io.record import RUN_KEY, StoreCorruptError, read_record, require_record, status_of
 
 
 def store_status(path) -> dict | None:
@@ -49,11 +49,7 @@ def open_activations(path, chunks: dict | None = None, allow_incomplete: bool = 
         StoreCorruptError: Garbled metadata, or missing or truncated chunks.
     """
     loc = locate(path)
-    kind, record = read_record(loc)
-    if kind == "absent":
-        raise FileNotFoundError(f"no activation store at {loc.url!r}")
-    if kind != "dynvision":
-        raise ValueError(f"{loc.url!r} is not a dynvision activation store (no run record in its zarr.json)")
+    record = require_record(loc)
     status = status_of(record)
     if not status["complete"] and not allow_incomplete:
         raise ValueError(

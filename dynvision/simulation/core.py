@@ -8,10 +8,10 @@ unit's write overlapping the next unit's computation, or on the workers of a Das
 
 Example:
     >>> import torch, dynvision
-    >>> model = dynvision.create_model("DyRCNNx2", n_classes=3, input_dims=(5, 1, 16, 16))
-    >>> tree = dynvision.Simulation(model, progress=False).run(torch.rand(2, 5, 1, 16, 16))
-    >>> tree["V1"]["activity"].dims, tree["logits"].shape
-    (('sample', 'time', 'channel', 'y', 'x'), (2, 5, 3))
+    >>> model = dynvision.create_model("DyRCNNx2", n_classes=3, input_dims=(4, 1, 8, 8))
+    >>> sim = Simulation(model, progress=False, batch_size=1)
+    >>> sim.plan(torch.rand(3, 4, 1, 8, 8)).units[-1]
+    Unit(index=2, model=0, start=2, stop=3)
 """
 
 from __future__ import annotations

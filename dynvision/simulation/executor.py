@@ -15,7 +15,7 @@ Example:
     >>> plan = make_plan([model], np.full((2, 4, 1, 8, 8), 0.5, "float32"), record=["V1"])
     >>> out = Executor(model, plan).run(plan.units[0], np.full((2, 4, 1, 8, 8), 0.5, "float32"))
     >>> out["V1"].shape, out["logits"].shape
-    ((2, 4, 4, 8, 8), (2, 4, 3))
+    ((2, 4, 36, 8, 8), (2, 4, 3))
 """
 
 from __future__ import annotations

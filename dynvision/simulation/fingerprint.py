@@ -10,10 +10,9 @@ dataclasses and plain objects give the same bytes in every process (no memory ad
 What does not change the stored values is left out: the batch size, the device, the codec.
 
 Example:
-    >>> h = Hasher()
-    >>> h.update({"record": ["V1"], "dt_ms": 2.0})
-    >>> len(h.hexdigest())
-    32
+    >>> a = Hasher().update({"record": ["V1"], "dt_ms": 2.0}).hexdigest()
+    >>> a == Hasher().update({"dt_ms": 2.0, "record": ["V1"]}).hexdigest(), len(a)
+    (True, 32)
 """
 
 from __future__ import annotations
