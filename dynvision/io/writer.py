@@ -18,7 +18,9 @@ Example:
 from __future__ import annotations
 
 import math
+import os
 import threading
+import uuid
 from typing import Any, Mapping
 
 import numpy as np
@@ -103,8 +105,70 @@ def _open_arrays(url: str, fingerprint: str, paths) -> dict[str, Any]:
     return cached
 
 
+def _raw_chunks(array: dict, index: tuple, values: np.ndarray):
+    """(chunk key, contiguous blocks in C order, padding elements) for an uncompressed region.
+
+    A unit's region spans whole chunks (one along model and sample, time split evenly, the
+    rest whole), so each chunk's bytes are ``values[s, t0:t1]`` for each sample in order: no
+    copy. The last unit along ``sample`` may be shorter than a chunk: zarr stores full chunks,
+    so the rest is padded with the fill value."""
+    dims, chunks, shape = array["dims"], array["chunks"], array["shape"]
+    lead = 1 if dims[0] == "model" else 0
+    sample = index[lead]
+    b = chunks[lead]
+    if sample.start % b or any(c != n for d, c, n in zip(dims, chunks, shape) if d not in ("model", "sample", "time")):
+        raise ValueError(f"region {index} is not aligned with the chunks {chunks} of {dims}")
+    t = dims.index("time") if "time" in dims else None
+    n_t = shape[t] if t is not None else 1
+    tc = chunks[t] if t is not None else 1
+    for j in range(n_t // tc):
+        key = [index[0]] if lead else []
+        key += [sample.start // b] + [j if d == "time" else 0 for d in dims[lead + 1:]]
+        if t is not None:
+            blocks = [values[i, j * tc:(j + 1) * tc] for i in range(values.shape[0])]
+        else:
+            blocks = [values[i] for i in range(values.shape[0])]
+        per_sample = int(np.prod(blocks[0].shape)) if blocks else 0
+        yield "c/" + "/".join(map(str, key)), blocks, (b - values.shape[0]) * per_sample
+
+
+def _readonly_bytes(block: np.ndarray) -> np.ndarray:
+    view = np.ascontiguousarray(block).reshape(-1).view(np.uint8)
+    view.flags.writeable = False  # google_crc32c reads only read-only buffers
+    return view
+
+
+def _write_raw(loc: Location, path: str, array: dict, index: tuple, values: np.ndarray) -> None:
+    """Write an uncompressed region chunk by chunk as zarr would store it (the bytes in C
+    order, then their CRC32C, little-endian), without zarr's two intermediate copies; each
+    chunk file appears atomically (written under a temporary name, then renamed)."""
+    import google_crc32c
+
+    values = np.ascontiguousarray(values, dtype=array["dtype"])
+    for key, blocks, pad in _raw_chunks(array, index, values):
+        parts = [_readonly_bytes(blk) for blk in blocks]
+        if pad:
+            parts.append(_readonly_bytes(np.full(pad, np.nan, dtype=array["dtype"])))
+        crc = 0
+        for part in parts:
+            crc = google_crc32c.extend(crc, part)
+        parts.append(np.array([crc], dtype="<u4"))
+        target = loc.join(path, key)
+        if loc.local:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            tmp = f"{target}.{uuid.uuid4().hex}.partial"
+            with open(tmp, "wb") as f:
+                for part in parts:
+                    f.write(part)
+            os.replace(tmp, target)
+        else:
+            with loc.fs.open(target, "wb") as f:
+                for part in parts:
+                    f.write(part)
+
+
 def write_unit(url: str, fingerprint: str, regions: Mapping[str, tuple[tuple, np.ndarray]],
-               sizes: bool = False) -> dict[str, int] | None:
+               sizes: bool = False, arrays: Mapping[str, dict] | None = None) -> dict[str, int] | None:
     """Write one unit's arrays into their regions of the store at ``url``.
 
     Args:
@@ -112,13 +176,20 @@ def write_unit(url: str, fingerprint: str, regions: Mapping[str, tuple[tuple, np
         fingerprint: The run's fingerprint (caches the opened arrays per run).
         regions: Array path -> (index tuple, values in the stored dtype and layout).
         sizes: Return the stored size of every chunk written (for compressed stores).
+        arrays: The run record's ``arrays`` of an uncompressed store: its chunks are then
+            written directly (see :func:`_write_raw`); otherwise through zarr.
 
     Returns:
         ``"path/c/i/j..." -> bytes`` when ``sizes``, else ``None``.
     """
-    arrays = _open_arrays(url, fingerprint, regions)
+    if arrays is not None and all(arrays[p].get("chunk_nbytes") for p in regions):
+        loc = locate(url)
+        for path, (index, values) in regions.items():
+            _write_raw(loc, path, arrays[path], index, values)
+        return None
+    opened = _open_arrays(url, fingerprint, regions)
     for path, (index, values) in regions.items():
-        arrays[path][index] = values
+        opened[path][index] = values
     if not sizes:
         return None
     from dynvision.io.record import chunk_keys
@@ -126,7 +197,7 @@ def write_unit(url: str, fingerprint: str, regions: Mapping[str, tuple[tuple, np
     loc = locate(url)
     out = {}
     for path, (index, _) in regions.items():
-        meta = arrays[path].metadata
+        meta = opened[path].metadata
         dims = list(meta.dimension_names)
         info = {"dims": dims, "chunks": list(meta.chunk_grid.chunk_shape), "shape": list(meta.shape)}
         sample = index[dims.index("sample")]

@@ -239,10 +239,10 @@ class Simulation:
         """Run pending units here; each unit's write (then its record) overlaps the next unit."""
         from dynvision.io.writer import write_unit
 
-        url, fp = session.loc.url, plan.fingerprint
+        url, fp, layout_ = session.loc.url, plan.fingerprint, session.record["arrays"]
 
         def write(unit: Unit, arrays, frames):
-            written = write_unit(url, fp, regions(plan, unit, arrays, frames), sizes)
+            written = write_unit(url, fp, regions(plan, unit, arrays, frames), sizes, layout_)
             session.mark_done(unit.index, written)  # only after the region write returned
 
         pending = None

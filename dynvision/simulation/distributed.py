@@ -24,7 +24,7 @@ _EXECUTORS: dict[tuple, Any] = {}
 _LOCK = threading.Lock()
 
 
-def _unit_task(model, plan, unit, frames, url: str, sizes: bool, device: str | None):
+def _unit_task(model, plan, unit, frames, url: str, sizes: bool, device: str | None, layout: dict | None = None):
     """Run one unit on a worker and write its regions; returns the written chunk sizes."""
     import torch
 
@@ -49,7 +49,7 @@ def _unit_task(model, plan, unit, frames, url: str, sizes: bool, device: str | N
         if ex is None:
             ex = _EXECUTORS[key] = Executor(model, plan, device)
     arrays = ex.run(unit, frames)
-    return write_unit(url, plan.fingerprint, regions(plan, unit, arrays, frames), sizes)
+    return write_unit(url, plan.fingerprint, regions(plan, unit, arrays, frames), sizes, layout)
 
 
 def _in_process(client) -> bool:
@@ -68,6 +68,7 @@ def run_on_client(client, plan, models, session, sizes: bool, bar, device: str |
                          f"cannot write it: use a path or an object-store URL, or LocalCluster(processes=False)")
     light = dataclasses.replace(plan, stimulus=None)  # the stimulus travels unit by unit, not whole
     plan_future = client.scatter(light, broadcast=True, hash=False)
+    layout_future = client.scatter([session.record["arrays"]], broadcast=True, hash=False)[0]
     model_futures = [client.scatter(m, broadcast=True, hash=False) for m in models]
     threads = max(1, sum(client.nthreads().values()))
     done = session.done
@@ -80,7 +81,7 @@ def run_on_client(client, plan, models, session, sizes: bool, bar, device: str |
             frames_cache.clear()
             frames_cache[unit.start] = read_frames(plan.stimulus, unit.start, unit.stop)
         return client.submit(_unit_task, model_futures[unit.model], plan_future, unit, frames_cache[unit.start],
-                             session.loc.url, sizes, device, key=f"dynvision-unit-{plan.fingerprint[:12]}-{run_id}-{unit.index}",
+                             session.loc.url, sizes, device, layout_future, key=f"dynvision-unit-{plan.fingerprint[:12]}-{run_id}-{unit.index}",
                              pure=False)
 
     futures = as_completed()

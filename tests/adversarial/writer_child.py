@@ -2,9 +2,9 @@
 
 Usage: python writer_child.py STORE SEED [--n N] [--batch B] [--hold-lock-s S] [--kill-at N]
 
-``--kill-at N`` kills this process (SIGKILL, no cleanup) inside the N-th zarr chunk write,
-after half of that write's chunks reached the disk: the moment a wrongly ordered writer
-would have already recorded the unit as done.
+``--kill-at N`` kills this process (SIGKILL, no cleanup) inside the N-th region write (one
+array of one unit), after half of that region reached the disk: the moment a wrongly ordered
+writer would have already recorded the unit as done.
 """
 
 import argparse
@@ -49,25 +49,21 @@ def main() -> None:
     from dynvision import Simulation
 
     if args.kill_at:
-        import zarr
+        from dynvision.io import writer
 
         calls = {"n": 0}
-        original = zarr.Array.__setitem__
+        original = writer._write_raw
 
-        def setitem(self, index, value):
-            is_region = (self.path.rsplit("/", 1)[-1] in ("logits", "activity", "luminance") and isinstance(index, tuple)
-                         and any(isinstance(i, slice) and i.stop is not None for i in index))
-            calls["n"] += is_region
-            if is_region and calls["n"] == args.kill_at:
-                sample = index[0] if isinstance(index[0], slice) else index[1]
-                half = (sample.start + sample.stop) // 2 if sample.stop - sample.start > 1 else sample.stop
-                head = list(index)
-                head[index.index(sample)] = slice(sample.start, half)
-                original(self, tuple(head), value[: half - sample.start] if index[0] is sample else value)
+        def write_raw(loc, path, array, index, values):
+            calls["n"] += 1
+            if calls["n"] == args.kill_at:  # half of this region reaches the disk, then the process dies
+                sample = index[-1]
+                half = max(1, (sample.stop - sample.start) // 2)
+                original(loc, path, array, (*index[:-1], slice(sample.start, sample.start + half)), values[:half])
                 os.kill(os.getpid(), signal.SIGKILL)
-            return original(self, index, value)
+            return original(loc, path, array, index, values)
 
-        zarr.Array.__setitem__ = setitem
+        writer._write_raw = write_raw
     try:
         tree = Simulation(model(), progress=False, batch_size=args.batch).run(
             stimulus(args.seed, args.n), store=args.store, lock_timeout_s=args.timeout)

@@ -101,3 +101,25 @@ def test_an_expired_lease_is_taken_over(tmp_path):
         with store_lock(loc, timeout_s=0.3):
             pass
     loc.fs.rm_file(loc.sibling(".lease"))
+
+
+@pytest.mark.parametrize("n, start", [(5, 2), (5, 4)])  # a full unit and the last, padded one
+def test_raw_chunks_are_the_bytes_zarr_writes(tmp_path, n, start):
+    from dynvision.io.writer import _write_raw
+
+    values = np.random.default_rng(0).random((n, 4, 3, 2, 2)).astype("float16")
+    stop = min(n, start + 2)
+    dims = ("sample", "time", "channel", "y", "x")
+    info = {"dims": list(dims), "shape": list(values.shape), "chunks": [2, 2, 3, 2, 2], "dtype": "float16",
+            "chunk_nbytes": 2 * 2 * 3 * 2 * 2 * 2 + 4}
+    from dynvision.io.writer import compressors
+
+    via_zarr = zarr.create_array(tmp_path / "z.zarr", shape=values.shape, chunks=tuple(info["chunks"]),
+                                 dtype="float16", compressors=compressors("none"), fill_value=np.nan,
+                                 dimension_names=dims)
+    via_zarr.with_config({"write_empty_chunks": True})[start:stop] = values[start:stop]
+    _write_raw(locate(tmp_path / "r"), "", info, (slice(start, stop),), values[start:stop])
+    zarr_chunks = {p.relative_to(tmp_path / "z.zarr"): p.read_bytes() for p in (tmp_path / "z.zarr").rglob("c/*/*/*/*/*")}
+    raw_chunks = {p.relative_to(tmp_path / "r"): p.read_bytes() for p in (tmp_path / "r").rglob("c/*/*/*/*/*")}
+    assert len(raw_chunks) == 2 and raw_chunks == zarr_chunks
+    np.testing.assert_array_equal(zarr.open_array(tmp_path / "z.zarr")[start:stop], values[start:stop])
