@@ -1,6 +1,6 @@
 """Adversarial store cases (issue 14 and more): nothing lost, nothing mixed up, clear errors.
 
-Each test is one case a user can run into; CASES at the bottom counts them.
+Each test (and each parameter) is one case a user can run into.
 """
 
 import json
@@ -391,3 +391,15 @@ def test_an_incomplete_store_is_not_opened_as_finished(tiny_model, stimulus, tmp
         open_activations(tmp_path / "a.zarr")
     part = open_activations(tmp_path / "a.zarr", allow_incomplete=True)
     assert np.isnan(part["logits"].values[2:]).all() and np.isfinite(part["logits"].values[:2]).all()
+
+
+def test_one_store_under_three_spellings_is_computed_once(tiny_model, stimulus, tmp_path, monkeypatch):
+    from dynvision.simulation.executor import Executor
+
+    original, calls = Executor.run, []
+    monkeypatch.setattr(Executor, "run", lambda self, u, f: (calls.append(u.index), original(self, u, f))[1])
+    path = tmp_path / "acts.zarr"
+    for spelling in (path, f"{path}/", f"file://{path}"):
+        assert _sim(tiny_model).run(stimulus, store=spelling)["logits"].shape[0] == 5
+    assert calls == [0, 1, 2]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".acts.zarr.lock", "acts.zarr"]
