@@ -6,7 +6,8 @@ trc=4 ms, no skip, 10 classes, 20 steps, 3x64x64 inputs, batch 8, torch.set_num_
 
 Every leg runs the same samples on the same weights; the legs alternate in each round (so a
 busy machine slows them alike) and the median over rounds of each leg's time is divided by
-the median forward time:
+the median forward time, both in wall-clock time and in CPU time of this process (all its
+threads, user and system: the work a leg does, which stays meaningful on a shared machine):
 
 - ``forward``: ``model(x)`` per batch on a channels-last copy (no recording);
 - ``full fp16 / full fp32``: every area's full maps, stored as float16 / float32;
@@ -61,7 +62,7 @@ def legs(codecs: list[str]):
     return out
 
 
-def measure(n: int, rounds: int, codecs: list[str]) -> dict[str, float]:
+def measure(n: int, rounds: int, codecs: list[str], clock=time.perf_counter) -> dict[str, float]:
     import xarray as xr
 
     from dynvision import Simulation
@@ -73,26 +74,28 @@ def measure(n: int, rounds: int, codecs: list[str]) -> dict[str, float]:
     x = torch.from_numpy(stim.values)
     fast = prepare_model(model, "float32", True, "cpu")
     sims = {name: Simulation(model, progress=False, batch_size=8) for name, _ in legs(codecs)}
-    times: dict[str, list[float]] = {"forward": []}
+    times: dict[str, list[tuple[float, float]]] = {"forward": []}
+    clocks = lambda: (time.perf_counter(), time.process_time())  # noqa: E731
     tmp = tempfile.mkdtemp(prefix="dv-record-")
     try:
         for r in range(rounds + 1):  # round 0 warms up (threads, allocator, first-touch)
-            t0 = time.perf_counter()
+            t0 = clocks()
             with torch.no_grad():
                 for i in range(0, n, 8):
                     fast(x[i:i + 8])
             if r:
-                times["forward"].append(time.perf_counter() - t0)
+                times["forward"].append(tuple(b - a for a, b in zip(t0, clocks())))
             for name, kwargs in legs(codecs):
                 path = os.path.join(tmp, f"{r}-{name.replace(' ', '').replace(',', '-')}.zarr")
-                t0 = time.perf_counter()
+                t0 = clocks()
                 sims[name].run(stim, store=path, **kwargs)
                 if r:
-                    times.setdefault(name, []).append(time.perf_counter() - t0)
+                    times.setdefault(name, []).append(tuple(b - a for a, b in zip(t0, clocks())))
                 shutil.rmtree(path)
+            print(f"  round {r} done", file=sys.stderr, flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return {k: statistics.median(v) for k, v in times.items()}
+    return {k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v)) for k, v in times.items()}
 
 
 def overheads() -> dict[str, float]:
@@ -158,11 +161,12 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores; "
           f"load average {os.getloadavg()[0]:.1f} (a shared machine slows every leg alike: ratios, not seconds)")
     times = measure(args.n, args.rounds, args.codecs.split(","))
-    fwd = times["forward"]
-    print(f"\n{args.n} samples, batch 8, median of {args.rounds} alternating rounds")
-    print(f"  {'leg':24s} {'seconds':>8s} {'ratio':>7s}")
-    for name, t in times.items():
-        print(f"  {name:24s} {t:8.3f} {t / fwd:7.2f}x")
+    fw, fc = times["forward"]
+    print(f"\n{args.n} samples, batch 8, median of {args.rounds} alternating rounds; wall-clock time, and CPU time "
+          f"of this process (all its threads, user + system: the work done, robust to other load)")
+    print(f"  {'leg':24s} {'wall s':>8s} {'ratio':>7s} {'CPU s':>8s} {'ratio':>7s}")
+    for name, (w, c) in times.items():
+        print(f"  {name:24s} {w:8.3f} {w / fw:7.2f}x {c:8.3f} {c / fc:7.2f}x")
     print()
     for name, t in overheads().items():
         print(f"  {name:36s} {t * 1000:8.1f} ms")

@@ -193,7 +193,7 @@ def main():
 
         times = record.measure(16, max(1, args.reps // 2), ["none"])
         print("\nrecording to zarr / forward only (16 samples, batch 8):",
-              {k: round(v / times["forward"], 2) for k, v in times.items()})
+              {k: round(v[0] / times["forward"][0], 2) for k, v in times.items()})
         print("streaming lazy stimuli to zarr (seconds, peak RSS MiB):", record.streaming_rss((16, 160)))
 
 
