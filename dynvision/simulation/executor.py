@@ -37,6 +37,8 @@ def prepare_model(model: RecurrentModel, precision: str, channels_last: bool, de
     """A copy of ``model`` in eval mode, in the run's precision, layout and device (the caller's
     model is never converted or switched to eval)."""
     copied = copy.deepcopy(model).eval()
+    for area in copied.areas.values():  # rebind each area's operation table to the copy (also
+        area.compile()                  # after a model was pickled to a worker process)
     dtype = torch.bfloat16 if precision == "bfloat16" else None
     copied.to(device=device, dtype=dtype)
     if channels_last:

@@ -71,3 +71,14 @@ def test_memory_store_needs_workers_in_this_process(tmp_path):
             distributed.Client(cl) as c:
         tree = Simulation(_model(), progress=False, batch_size=2).run(stim, store="memory://dv-dist/a.zarr", client=c)
     assert tree["logits"].shape == (4, 6, 3)
+
+
+@pytest.mark.slow
+def test_worker_processes_get_a_working_copy_of_the_model(tmp_path):
+    """Models reach worker processes pickled: their fused operation tables must be rebuilt."""
+    stim = make_stimulus(n=4)
+    Simulation(_model(), progress=False, batch_size=2).run(stim, store=tmp_path / "serial.zarr")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cl, \
+            distributed.Client(cl) as c:
+        Simulation(_model(), progress=False, batch_size=2).run(stim, store=tmp_path / "procs.zarr", client=c)
+    assert _files(tmp_path / "procs.zarr") == _files(tmp_path / "serial.zarr")
