@@ -11,8 +11,8 @@ Prints:
     the naive reference loop (dynvision.testing.reference_forward, same weights) and for each
     lever of dynvision's loop: fused ff+recurrent convolution, channels-last, bf16 autocast;
   - the deviation of the bf16 path from fp32;
-  - the slowdown of recording all areas to zarr vs forward only;
-  - peak RSS of streaming N vs 10 N stimuli to zarr (each in a fresh process);
+  - the slowdown of recording all areas to zarr vs forward only, and the peak RSS of streaming
+    16 and 160 stimuli (both from benchmarks/record.py, which has the details);
   - with --peer: the published DynVision 0.1.0 timed alternately with dynvision in one run.
 
 Usage: .venv/bin/python benchmarks/simulate.py [--reps 5] [--peer] [--quick]
@@ -24,11 +24,9 @@ import argparse
 import contextlib
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -137,62 +135,6 @@ def _deviation(ref, low) -> dict:
     }
 
 
-def recording_overhead(n: int, reps: int) -> dict:
-    import xarray as xr
-
-    from dynvision import Simulation
-
-    model = build()
-    stim = xr.DataArray(np.random.default_rng(0).random((n, 20, 3, 64, 64), dtype=np.float32),
-                        dims=("sample", "time", "channel", "y", "x"))
-    sim = Simulation(model, progress=False, batch_size=8)
-    x = torch.from_numpy(stim.values)
-    fwd, rec, mean = [], [], []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        with torch.no_grad():
-            for i in range(0, n, 8):
-                model(x[i:i + 8])
-        fwd.append(time.perf_counter() - t0)
-        tmp = tempfile.mkdtemp()
-        t0 = time.perf_counter()
-        sim.run(stim, store=os.path.join(tmp, "a.zarr"))
-        rec.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        sim.run(stim, store=os.path.join(tmp, "m.zarr"), reduce="mean")
-        mean.append(time.perf_counter() - t0)
-        shutil.rmtree(tmp)
-    f, r, m = statistics.median(fwd), statistics.median(rec), statistics.median(mean)
-    return {"forward only (s)": f, "record all areas, full maps, to zarr (s)": r, "slowdown (full maps)": r / f,
-            "record all areas, spatial mean, to zarr (s)": m, "slowdown (spatial mean)": m / f}
-
-
-STREAM_CHILD = """
-import resource, sys, tempfile, os, numpy as np, torch, xarray as xr
-sys.path.insert(0, {root!r})
-from dynvision import Simulation
-from dynvision.models import DyRCNNx4
-torch.set_num_threads(2)
-n = int(sys.argv[1])
-model = DyRCNNx4(n_classes=10, input_dims=(20, 1, 32, 32), width=0.5, skip=False).eval()
-import dask.array as da
-stim = xr.DataArray(da.random.random((n, 20, 1, 32, 32), chunks=(8, 20, 1, 32, 32)).astype("float32"),
-                    dims=("sample", "time", "channel", "y", "x"))
-with tempfile.TemporaryDirectory() as d:
-    Simulation(model, progress=False, batch_size=8).run(stim, store=os.path.join(d, "a.zarr"))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-"""
-
-
-def streaming_rss(n: int) -> dict:
-    out = {}
-    for count in (n, 10 * n):
-        res = subprocess.run([sys.executable, "-c", STREAM_CHILD.format(root=str(HERE.parent)), str(count)],
-                             capture_output=True, text=True, check=True)
-        out[count] = float(res.stdout.strip().splitlines()[-1])
-    return out
-
-
 def peer_times(batch: int, reps: int) -> float | None:
     script = HERE.parent.parent / "shared" / "bench" / "peer_dynvision.sh"
     if not script.exists():
@@ -245,12 +187,14 @@ def main():
             p, a, b = statistics.median(peer), statistics.median(ours32), statistics.median(ours16)
             print(f"  DynVision 0.1.0: {p:.3f} s; dynvision fp32: {a:.3f} s ({p / a:.2f}x); "
                   f"dynvision {best}: {b:.3f} s ({p / b:.2f}x)")
-    if not args.quick:
-        print("\nrecording all areas to zarr vs forward only (16 samples, batch 8):",
-              json.dumps(recording_overhead(16, max(1, args.reps // 2)), indent=1))
-        rss = streaming_rss(16)
-        print("peak RSS streaming to zarr (MiB):", {f"{k} stimuli": round(v) for k, v in rss.items()},
-              f"ratio {list(rss.values())[1] / list(rss.values())[0]:.2f}")
+    if not args.quick:  # recording and streaming: benchmarks/record.py (alternating legs, ratios, RSS)
+        sys.path.insert(0, str(HERE))
+        import record
+
+        times = record.measure(16, max(1, args.reps // 2), ["none"])
+        print("\nrecording to zarr / forward only (16 samples, batch 8):",
+              {k: round(v[0] / times["forward"][0], 2) for k, v in times.items()})
+        print("streaming lazy stimuli to zarr (seconds, peak RSS MiB):", record.streaming_rss((16, 160)))
 
 
 if __name__ == "__main__":

@@ -73,6 +73,15 @@ class AreaValues(dict):
     def __hash__(self) -> int:  # type: ignore[override]
         return hash(tuple(sorted(self.items())))
 
+    def __reduce__(self):
+        return (AreaValues, (dict(self),))
+
+    def __copy__(self) -> "AreaValues":
+        return self  # immutable
+
+    def __deepcopy__(self, memo) -> "AreaValues":
+        return self
+
 
 def _check(name: str, value: Any, meta: Mapping[str, Any]) -> Any:
     kind, lo, hi = meta["kind"], meta["lo"], meta["hi"]

@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("dynvision.cli.sweep", "run a notebook over a parameter grid in parallel (Dask)"),
     "explore": ("dynvision.cli.explore", "explore activations (and model dynamics) in the browser"),
     "visualize": ("dynvision.insilico.visualize", "write weight, readout, impulse-response and MEI figures of a model"),
+    "check": ("dynvision.io.check_cli", "verify a zarr activation store (every chunk present and checksummed)"),
 }
 """``name: (module, one-line help)``; the module exposes ``register`` and ``run``."""
 

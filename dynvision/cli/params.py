@@ -126,40 +126,19 @@ def notebook_parameter_types(notebook: str | Path) -> dict[str, Param]:
         >>> notebook_parameter_types("notebooks/contrast.ipynb")["n_images"]  # doctest: +SKIP
         Param(name='n_images', annotation=<class 'int'>, default=4, doc='images shown at every contrast')
     """
-    import nbformat
+    from dynvision.notebooks.parameters import notebook_parameters
 
-    path = Path(notebook).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(f"notebook {str(notebook)!r} does not exist")
-    nb = nbformat.read(path, as_version=4)
-    cell = next((c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
-    if cell is None:
-        raise ValueError(f"notebook {path.name!r} has no cell tagged 'parameters' (values cannot be injected)")
-    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in cell.source.splitlines()]
-    code = "\n".join(lines)
-    try:
-        tree = ast.parse(code)
-    except SyntaxError as err:
-        raise ValueError(f"the parameters cell of notebook {path.name!r} has a syntax error at line "
-                         f"{err.lineno}: {err.msg}") from None
     out: dict[str, Param] = {}
-    for stmt in tree.body:
-        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target] \
-            if isinstance(stmt, ast.AnnAssign) and stmt.value is not None else []
-        for target in targets:
-            if not isinstance(target, ast.Name):
-                continue
-            try:
-                default = ast.literal_eval(stmt.value)
-            except (ValueError, SyntaxError, TypeError):
-                default = None  # an expression: untyped
-            rest = lines[stmt.end_lineno - 1][stmt.end_col_offset:] if stmt.end_lineno <= len(lines) else ""
-            comment = rest.partition("#")[2].strip()  # after the value, so '#' inside a string is kept
-            annotation = type_of_value(default)
-            if annotation is int:  # a whole-number default does not forbid other numbers
-                annotation = int | float
-            out[target.id] = Param(target.id, annotation, default, comment,
-                                   ast.get_source_segment(code, stmt.value) or "")
+    for name, info in notebook_parameters(notebook).items():  # the one parser of parameters cells
+        source = info.get("default", "")
+        try:
+            default = ast.literal_eval(source)
+        except (ValueError, SyntaxError, TypeError):
+            default = None  # an expression: untyped
+        annotation = type_of_value(default)
+        if annotation is int:  # a whole-number default does not forbid other numbers
+            annotation = int | float
+        out[name] = Param(name, annotation, default, info.get("help", "") or "", source)
     return out
 
 

@@ -10,7 +10,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import xarray as xr
@@ -56,20 +56,29 @@ def _time_coord(times: np.ndarray) -> tuple:
     return ("time", np.asarray(times, dtype=np.float64), dict(TIME_ATTRS))
 
 
-def activity_array(values, times, coords: Mapping[str, tuple], attrs: Mapping[str, Any] | None = None) -> xr.DataArray:
-    """Wrap (sample, time, channel[, y, x]) activity of one area with its coordinates."""
-    dims = ACTIVITY_DIMS if values.ndim == 5 else REDUCED_DIMS
-    c = {**coords, "time": _time_coord(times), "channel": ("channel", np.arange(values.shape[2]))}
-    if values.ndim == 5:
-        c["y"] = ("y", np.arange(values.shape[3]))
-        c["x"] = ("x", np.arange(values.shape[4]))
+def activity_array(values, times, coords: Mapping[str, tuple], attrs: Mapping[str, Any] | None = None,
+                   models: Sequence[str] | None = None) -> xr.DataArray:
+    """Wrap (sample, time, channel[, y, x]) activity of one area with its coordinates (with a
+    leading ``model`` dimension when ``models`` names an ensemble's members)."""
+    lead = () if models is None else ("model",)
+    ndim = values.ndim - len(lead)
+    dims = lead + (ACTIVITY_DIMS if ndim == 5 else REDUCED_DIMS)
+    shape = values.shape[len(lead):]
+    c = {**coords, **_model_coord(models), "time": _time_coord(times), "channel": ("channel", np.arange(shape[2]))}
+    if ndim == 5:
+        c["y"] = ("y", np.arange(shape[3]))
+        c["x"] = ("x", np.arange(shape[4]))
     return xr.DataArray(values, dims=dims, coords=c, name="activity",
                         attrs={"long_name": "activity", "units": "a.u.", **(attrs or {})})
 
 
+def _model_coord(models: Sequence[str] | None) -> dict:
+    return {} if models is None else {"model": ("model", text_as_object(list(models)))}
+
+
 def build_tree(logits, recordings: Mapping[str, Any], times, coords: Mapping[str, tuple],
                attrs: Mapping[str, Any], area_attrs: Mapping[str, Mapping] | None = None,
-               stimulus=None) -> xr.DataTree:
+               stimulus=None, models: Sequence[str] | None = None) -> xr.DataTree:
     """Assemble the activation tree from arrays (numpy or dask).
 
     Args:
@@ -81,10 +90,14 @@ def build_tree(logits, recordings: Mapping[str, Any], times, coords: Mapping[str
         area_attrs: Per-area attributes.
         stimulus: Optional (sample, time, channel, y, x) stimulus, kept as node ``stimulus``
             (variable ``luminance``).
+        models: An ensemble's member names: logits and activity then have a leading ``model``
+            dimension (the stimulus does not).
     """
+    lead = () if models is None else ("model",)
     root_vars = {
-        "logits": xr.DataArray(logits, dims=LOGIT_DIMS,
-                               coords={**coords, "time": _time_coord(times), "class": ("class", np.arange(logits.shape[2]))},
+        "logits": xr.DataArray(logits, dims=lead + LOGIT_DIMS,
+                               coords={**coords, **_model_coord(models), "time": _time_coord(times),
+                                       "class": ("class", np.arange(logits.shape[-1]))},
                                attrs={"long_name": "classifier logits", "units": "a.u."}),
     }
     nodes = {"/": xr.Dataset(root_vars, attrs=dict(attrs))}
@@ -98,6 +111,6 @@ def build_tree(logits, recordings: Mapping[str, Any], times, coords: Mapping[str
         nodes["/stimulus"] = xr.Dataset({"luminance": frames}, attrs={"area": "stimulus"})
     for name, values in recordings.items():
         # DataTree only passes indexed coordinates to children: set the sample conditions here too.
-        nodes[f"/{name}"] = xr.Dataset({"activity": activity_array(values, times, coords)},
+        nodes[f"/{name}"] = xr.Dataset({"activity": activity_array(values, times, coords, models=models)},
                                       attrs={"area": name, **dict((area_attrs or {}).get(name, {}))})
     return xr.DataTree.from_dict(nodes)

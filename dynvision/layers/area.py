@@ -277,6 +277,11 @@ class DynamicArea(nn.Module):
         tap = after[: after.index("record")] if "record" in after else []
         self._tap_ops = [table[op] for op in tap if table[op] is not None]
 
+    def __setstate__(self, state) -> None:
+        """Unpickled or deep-copied areas compile their operations again (bound to themselves)."""
+        super().__setstate__(state)
+        self.compile()
+
     def _fusable(self) -> bool:
         """Can the feedforward and recurrent convolutions run as one convolution?
 

@@ -42,6 +42,13 @@ class ModelConfig(Config):
             raise ValueError(f"the configuration is for model {name!r}, not {cls.model!r}")
         return cls.from_kwargs(**data)
 
+    def __reduce__(self):
+        """Pickle by the registered model's name (the per-model subclass is made at registration)."""
+        if not type(self).model:
+            return super().__reduce__()
+        values = {f: getattr(self, f) for f in self.field_names()}
+        return (_config_of, (type(self).model, values))
+
     @classmethod
     def named(cls, name: str) -> type["ModelConfig"]:
         """The configuration class of the registered model ``name`` in this family.
@@ -55,6 +62,13 @@ class ModelConfig(Config):
                                           "__module__": cls.__module__, "__doc__": cls.__doc__})
         return dataclass(frozen=True)(sub)
 
+
+
+def _config_of(model: str, values: dict) -> "ModelConfig":
+    """The configuration of registered model ``model`` with ``values`` (for unpickling)."""
+    from dynvision.models.registry import MODELS
+
+    return MODELS.get(model).config_class(**values)
 
 
 __all__ = ["AREA_FIELDS", "MODES", "AreaConfig", "AreaValues", "ModelConfig", "param",

@@ -76,13 +76,14 @@ def notebook_parameters(notebook: str | Path) -> dict[str, dict[str, str]]:
         inspected = {p.name: p for p in translator.inspect(cell)}
     except Exception:  # noqa: BLE001 - unknown language or unparsable cell: fall back to names only
         inspected = {}
-    names = _assigned_names(cell.source, f"notebook {str(path)!r}, cell {index + 1}") if language == "python" else []
-    names += [n for n in inspected if n not in names]
+    where = f"notebook {str(path)!r}, cell {index + 1}"
+    parsed = _python_assignments(cell.source, where) if language == "python" else {}
+    names = list(parsed) + [n for n in inspected if n not in parsed]
     out = {}
     for name in names:
         p = inspected.get(name)
-        out[name] = {"default": p.default if p else "", "type": p.inferred_type_name if p else "None",
-                     "help": p.help if p else ""}
+        default, comment = parsed.get(name, (p.default if p else "", p.help if p else ""))
+        out[name] = {"default": default, "type": p.inferred_type_name if p else "None", "help": comment}
     return out
 
 
@@ -100,6 +101,18 @@ def _assigned_names(source: str, where: str = "the parameters cell") -> list[str
     Raises:
         ParametersSyntaxError: The cell does not parse; names ``where``, the line and its text.
     """
+    return list(_python_assignments(source, where))
+
+
+def _python_assignments(source: str, where: str = "the parameters cell") -> dict[str, tuple[str, str]]:
+    """``{name: (source of the value, help comment)}`` of a Python cell's top-level assignments.
+
+    The comment is what follows ``#`` after the value on its last line, so a ``#`` inside a
+    string value (``colour = "#f00"  # red``) stays part of the value.
+
+    Raises:
+        ParametersSyntaxError: The cell does not parse; names ``where``, the line and its text.
+    """
     code = "\n".join("" if re.match(r"\s*[%!]", line) else line for line in source.splitlines())
     try:
         tree = ast.parse(code)
@@ -109,22 +122,25 @@ def _assigned_names(source: str, where: str = "the parameters cell") -> list[str
         raise ParametersSyntaxError(
             f"the parameters cell ({where}) is not valid Python: {exc.msg} at line {exc.lineno}"
             + (f": {text}" if text else "") + "; fix that line in the notebook") from None
-    names: list[str] = []
+    lines = code.splitlines()
+    found: dict[str, tuple[str, str]] = {}
 
-    def add(target: ast.AST) -> None:
-        if isinstance(target, ast.Name) and target.id not in names:
-            names.append(target.id)
+    def add(target: ast.AST, value: str, comment: str) -> None:
+        if isinstance(target, ast.Name) and target.id not in found:
+            found[target.id] = (value, comment)
         elif isinstance(target, (ast.Tuple, ast.List)):
             for elt in target.elts:
-                add(elt)
+                add(elt, "", comment)
 
     for stmt in tree.body:
-        if isinstance(stmt, ast.Assign):
-            for target in stmt.targets:
-                add(target)
-        elif isinstance(stmt, ast.AnnAssign):
-            add(stmt.target)
-    return names
+        if not isinstance(stmt, (ast.Assign, ast.AnnAssign)) or stmt.value is None and isinstance(stmt, ast.Assign):
+            continue
+        rest = lines[stmt.end_lineno - 1][stmt.end_col_offset:] if stmt.end_lineno <= len(lines) else ""
+        comment = rest.partition("#")[2].strip()
+        value = (ast.get_source_segment(code, stmt.value) or "") if stmt.value is not None else ""
+        for target in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]):
+            add(target, value, comment)
+    return found
 
 
 def to_parameter_value(name: Any, value: Any) -> Any:

@@ -157,7 +157,7 @@ CLEAR_ERRORS: list[tuple[str, list[str], str]] = [
     ("notebook list value", ["notebook", "run", NB, "-p", "xs", "0.5,x"], "xs='0.5,x' is invalid"),
     ("notebook unknown parameter", ["notebook", "run", NB, "-p", "nn", "1"], "unknown parameter 'nn'"),
     ("notebook parameter twice", ["notebook", "run", NB, "-p", "n", "1", "-p", "n", "2"], "given twice"),
-    ("notebook syntax error", ["notebook", "run", "broken.ipynb"], "has a syntax error at line 2"),
+    ("notebook syntax error", ["notebook", "run", "broken.ipynb"], "is not valid Python"),
     ("notebook untagged", ["notebook", "run", "untagged.ipynb", "-p", "x", "2"], "no cell tagged 'parameters'"),
     ("notebook out is a file", ["notebook", "run", NB, "--out", "afile"], "--out 'afile' is a file"),
     ("notebook timeout", ["notebook", "run", NB, "--timeout", "-1"], "--timeout=-1.0 is invalid"),

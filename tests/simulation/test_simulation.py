@@ -61,29 +61,31 @@ def test_zarr_round_trip_is_identical(tiny_model, stimulus, tmp_path, url):
     assert store_status(store)["complete"] is True
 
 
-def test_streaming_writes_batch_by_batch_and_resumes_after_a_failure(tiny_model, stimulus, tmp_path, monkeypatch):
+def test_streaming_writes_unit_by_unit_and_resumes_after_a_failure(tiny_model, stimulus, tmp_path, monkeypatch):
+    from dynvision.simulation.executor import Executor
+
     store = tmp_path / "acts.zarr"
     sim = Simulation(tiny_model, progress=False, batch_size=2)
     reference = sim.run(stimulus)
     calls = {"n": 0}
-    original = tiny_model.run
+    original = Executor.run
 
-    def flaky(*args, **kwargs):
+    def flaky(self, unit, frames):
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("simulated crash")
-        return original(*args, **kwargs)
+        return original(self, unit, frames)
 
-    monkeypatch.setattr(tiny_model, "run", flaky)
+    monkeypatch.setattr(Executor, "run", flaky)
     with pytest.raises(RuntimeError, match="simulated crash"):
         sim.run(stimulus, store=store)
     status = store_status(store)
     assert status["complete"] is False and status["samples_written"] == 2 and status["samples_total"] == 5
     with pytest.raises(ValueError, match=r"incomplete \(2 of 5 samples written\).*resume"):
         open_activations(store)
-    calls["n"] = 10  # no more crashes; count the batches the resumed run computes
+    calls["n"] = 10  # no more crashes; count the units the resumed run computes
     resumed = sim.run(stimulus, store=store)
-    assert calls["n"] == 12  # 2 batches left (samples 2-3 and 4), the first one was kept
+    assert calls["n"] == 12  # 2 units left (samples 2-3 and 4), the first one was kept
     xr.testing.assert_identical(resumed, reference)
     again = sim.run(stimulus, store=store)  # complete: reopened, not recomputed
     assert calls["n"] == 12
@@ -119,13 +121,15 @@ def test_stream_memory_does_not_hold_all_samples(tiny_model, tmp_path):
     stim = make_stimulus(n=12)
     sim = Simulation(tiny_model, progress=False, batch_size=4)
     seen = []
-    original = sim.model.run
+    sim.run(stim, batch_size=4)  # builds the executor (a prepared copy of the model)
+    executor = next(iter(sim._executors.values()))
+    original = executor.model.run
 
     def spy(x, *a, **k):
         seen.append(x.shape[0])
         return original(x, *a, **k)
 
-    sim.model.run = spy
+    executor.model.run = spy
     sim.run(stim, store=tmp_path / "s.zarr")
     assert seen == [4, 4, 4]
 
@@ -159,7 +163,7 @@ def test_bad_input_errors(tiny_model, stimulus, tmp_path):
     sim = Simulation(tiny_model, progress=False)
     with pytest.raises(ValueError, match="rank 5"):
         sim.run(np.zeros((2, 6, 16, 16), np.float32))
-    with pytest.raises(ValueError, match=r"3 channels"):
+    with pytest.raises(ValueError, match=r"stimulus has 3 channels.*1 channel"):
         sim.run(np.zeros((2, 6, 3, 16, 16), np.float32))
     bad = stimulus.copy()
     bad[0, 0, 0, 0, 0] = np.inf
@@ -195,12 +199,16 @@ def test_bfloat16_paths_stay_close_to_float32(tiny_x4, precision):
     np.testing.assert_array_equal(bf["stimulus"]["luminance"].values, stim.values)
 
 
-def test_channels_last_gives_the_same_result(tiny_x4):
+def test_channels_last_gives_the_same_result_without_converting_the_callers_model(tiny_x4):
     stim = make_stimulus(n=2, steps=8)
+    tiny_x4.to(memory_format=torch.contiguous_format).train()  # (models are built channels-last)
+    before = {k: (v.clone(), v.stride()) for k, v in tiny_x4.state_dict().items()}
     plain = Simulation(tiny_x4, progress=False, channels_last=False).run(stim)
     fast = Simulation(tiny_x4, progress=False, channels_last=True).run(stim)
-    assert tiny_x4.channels_last
     xr.testing.assert_allclose(plain, fast, rtol=1e-5, atol=1e-6)
+    assert not tiny_x4.channels_last and tiny_x4.training  # layout and mode untouched
+    for k, v in tiny_x4.state_dict().items():
+        assert v.stride() == before[k][1] and torch.equal(v, before[k][0])
 
 
 def test_attrs_are_json_serialisable(tiny_model, stimulus):
@@ -219,7 +227,8 @@ def _unstable(model):
 def test_diverging_activity_is_refused_with_the_area_and_time(tiny_model, stimulus):
     sim = Simulation(_unstable(tiny_model), progress=False)
     long = make_stimulus(n=2, steps=400)
-    with pytest.raises(FloatingPointError, match=r"diverged \(inf or NaN\).*V1 from \d+ ms"):
+    with pytest.raises(FloatingPointError, match=r"diverged \(inf or NaN\) in area V1: first at sample 0, "
+                                                 r"time \d+ ms; nothing of samples 0..1 was stored"):
         sim.run(long)
 
 
