@@ -64,17 +64,11 @@ def as_stimulus(stimulus, dt_ms: float) -> xr.DataArray:
     if "time" not in da_.coords:
         da_ = da_.assign_coords(time=("time", time_axis(da_.sizes["time"], dt), {"units": "ms"}))
     times = np.asarray(da_["time"].values, dtype=np.float64)
-    if times.size > 1:
-        steps = np.diff(times)
-        if np.any(steps <= 0):
-            raise ValueError("stimulus time coordinate must be strictly increasing (ms)")
-        if not np.allclose(steps, dt, rtol=0, atol=1e-6 * dt):
-            grid = times[0] + dt * np.arange(int(np.floor((times[-1] + steps[-1] - times[0]) / dt + 1e-6)))
-            index = np.searchsorted(times, grid + 1e-9 * dt, side="right") - 1
-            attrs = dict(da_.attrs, resampled_from_ms=float(np.median(steps)))
-            da_ = da_.isel(time=index).assign_coords(time=("time", grid, {"units": "ms"}))
-            da_.attrs = attrs
-    return da_
+    if times.size > 1 and np.any(np.diff(times) <= 0):
+        raise ValueError("stimulus time coordinate must be strictly increasing (ms)")
+    from dynvision.stimuli.resample import hold_resample  # the one sample-and-hold rule
+
+    return hold_resample(da_, dt)
 
 
 def read_frames(stimulus: xr.DataArray, start: int, stop: int) -> np.ndarray:
