@@ -51,7 +51,8 @@ def param(default: Any, kind: str, *, lo: float | None = None, hi: float | None 
     Args:
         default: The one default.
         kind: ``"number"``, ``"ms"`` (a time), ``"int"``, ``"bool"``, ``"choice"``,
-            ``"per_area_ms"`` (a time, or ``{area: time}``), ``"dims"`` (input dims), ``"text"``
+            ``"per_area_ms"`` (a time, or ``{area: time}``), ``"per_area"`` (a number, or
+            ``{area: number}``), ``"dims"`` (input dims), ``"text"``
             or ``"operations"``.
         lo, hi, lo_open, hi_open: The valid range of numbers (open ends if asked).
         choices: The valid choices (or a function returning them, e.g. a registry's list).
@@ -117,6 +118,20 @@ def _check(name: str, value: Any, meta: Mapping[str, Any]) -> Any:
                 out[area] = _check_ms(f"{name}[{area!r}]", v, lo, expected)
             return AreaValues(out)
         return _check_ms(name, value, lo, expected)
+    if kind == "per_area":
+        rng = " ".join(w for w in (f">= {lo:g}" if lo is not None else "", f"and <= {hi:g}" if hi is not None else "") if w)
+        expected = f"a finite number {rng}, or {{area: number}}".replace("  ", " ")
+        if isinstance(value, Mapping):
+            if not value or not all(isinstance(a, str) for a in value):
+                raise InvalidValueError(name, value, expected)
+            try:
+                return AreaValues({a: check_number(f"{name}[{a!r}]", v, lo=lo, hi=hi) for a, v in value.items()})
+            except InvalidValueError as err:
+                raise InvalidValueError(err.name, err.value, expected) from None
+        try:
+            return check_number(name, value, lo=lo, hi=hi)
+        except InvalidValueError:
+            raise InvalidValueError(name, value, expected) from None
     if kind == "dims":
         expected = "4 positive whole numbers (time, channels, height, width)"
         if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 4:

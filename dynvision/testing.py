@@ -266,9 +266,12 @@ def reference_run(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch
         conns[tgt].append((kind, names.index(src), sd[f"connections.{j}.conv.weight"]))
 
     gain_s = float(cfg.get("input_gain") or 0.0)
-    adapt_s = float(cfg.get("adaptation") or 0.0)
+    def per_area(key):
+        value = cfg.get(key) or 0.0
+        return {n: float(value[n] if isinstance(value, dict) else value) for n in names}
+
+    adapt_strengths, norm_strengths = per_area("adaptation"), per_area("normalization")
     adapt_mode = cfg.get("adaptation_mode", "divisive")
-    norm_s = float(cfg.get("normalization") or 0.0)
 
     def adapt_apply(signal, trace, s, mode="divisive"):
         return signal / (1 + s * trace) if mode == "divisive" else signal - s * trace
@@ -310,7 +313,7 @@ def reference_run(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch
             d = _combine("additive" if kind == "skip" else cfg["feedback_mode"], d, total)
         return d
 
-    def target(d, trace, pool):
+    def target(d, trace, pool, adapt_s, norm_s):
         """Adaptation, normalisation, then phi (rate form) on the drive ``d``."""
         if adapt_s > 0:
             d = adapt_apply(d, trace, adapt_s, adapt_mode)
@@ -318,7 +321,7 @@ def reference_run(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch
             d = d / (1 + norm_s * pool)
         return phi(d) if form == "rate" else d
 
-    def adapted(d, trace):
+    def adapted(d, trace, adapt_s):
         return adapt_apply(d, trace, adapt_s, adapt_mode) if adapt_s > 0 else d
 
     logits_in, records = [], {n: [] for n in names}
@@ -343,14 +346,16 @@ def reference_run(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch
             inp1 = y1 if i == 0 else sent_on(i - 1, k + 1)
             d0, d1 = drive(i, inp0, k), drive(i, inp1, k + 1)
             trace0, pool0 = traces[i], pools[i]
+            adapt_s, norm_s = adapt_strengths[a["name"]], norm_strengths[a["name"]]
             integ_a = "exponential" if form == "dynvision" else integrator
             if adapt_s > 0:
                 follow = (lambda v: v.abs()) if adapt_mode == "divisive" else (lambda v: v)
                 traces[i] = trace_step(traces[i], follow(d0), follow(d1), float(cfg["tau_adaptation_ms"]), integ_a)
             if norm_s > 0:  # the pool follows the population's adapted drive
-                a0, a1 = adapted(d0, trace0).abs().mean(1, keepdim=True), adapted(d1, traces[i]).abs().mean(1, keepdim=True)
+                a0 = adapted(d0, trace0, adapt_s).abs().mean(1, keepdim=True)
+                a1 = adapted(d1, traces[i], adapt_s).abs().mean(1, keepdim=True)
                 pools[i] = trace_step(pools[i], a0, a1, float(cfg["tau_normalization_ms"]), integ_a)
-            g0, g1 = target(d0, trace0, pool0), target(d1, traces[i], pools[i])
+            g0, g1 = target(d0, trace0, pool0, adapt_s, norm_s), target(d1, traces[i], pools[i], adapt_s, norm_s)
             r, tau = state[i], a["tau"]
             if form == "dynvision":
                 new = torch.relu(r + dt / tau * (g1 - r)) if cfg["activation"] == "relu" else r + dt / tau * (g1 - r)

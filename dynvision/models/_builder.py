@@ -85,7 +85,8 @@ def build_areas(specs: Sequence[AreaSpec], in_channels: int, in_size: Sequence[i
     """Build the areas of a family from specs and the model's configuration (a DyRCNNConfig)."""
     c = config
     names = [s.name for s in specs]
-    per_area(c.tau_ms, names, "tau_ms")  # every area named, none unknown
+    for field in ("tau_ms", "adaptation", "normalization"):  # every area named, none unknown
+        per_area(getattr(c, field), names, field)
     areas = nn.ModuleDict()
     size = tuple(in_size)
     for spec in specs:
@@ -108,10 +109,12 @@ def build_areas(specs: Sequence[AreaSpec], in_channels: int, in_size: Sequence[i
         order = c.operations or default_operations(c.dynamics, c.recurrence_target, two_stage)
         act_kwargs = {"exponent": c.supralinearity} if c.activation == "supralinear" else {}
         pool = MaxPool2d(*spec.pool) if spec.pool else None
-        adapt = AdaptiveGain(c.adaptation, c.tau_adaptation_ms, c.dt_ms, c.adaptation_mode) \
-            if c.adaptation > 0 else None
-        normalize = AdaptiveGain(c.normalization, c.tau_normalization_ms, c.dt_ms, pool="channels") \
-            if c.normalization > 0 else None
+        adaptation = c.adaptation[spec.name] if isinstance(c.adaptation, Mapping) else c.adaptation
+        normalization = c.normalization[spec.name] if isinstance(c.normalization, Mapping) else c.normalization
+        adapt = AdaptiveGain(adaptation, c.tau_adaptation_ms, c.dt_ms, c.adaptation_mode) \
+            if adaptation > 0 else None
+        normalize = AdaptiveGain(normalization, c.tau_normalization_ms, c.dt_ms, pool="channels") \
+            if normalization > 0 else None
         area = DynamicArea(
             spec.name, conv, area_config(c, spec.name), in_channels=in_channels, out_channels=spec.channels,
             in_size=size, size=area_size, operations=order, conv2=conv2, mid_channels=spec.mid_channels,

@@ -87,12 +87,14 @@ class DyRCNNConfig(ModelConfig):
     input_gain: float = param(0.0, "number", lo=0, hi=1e3, doc="strength of the adaptive input gain (0: off)")
     tau_gain_ms: float = param(100.0, "ms", lo=0, lo_open=True, doc="time constant of the input gain's trace")
     gain_mode: str = param("divisive", "choice", choices=("divisive", "subtractive"), doc="input gain mode")
-    adaptation: float = param(0.0, "number", lo=0, hi=1e3, doc="strength of per-area adaptation (0: off)")
+    adaptation: float | Mapping[str, float] = param(0.0, "per_area", lo=0, hi=1e3,
+                                                    doc="strength of per-area adaptation (0: off), or {area: strength}")
     tau_adaptation_ms: float = param(100.0, "ms", lo=0, lo_open=True, doc="time constant of the adaptation")
     adaptation_mode: str = param("divisive", "choice", choices=("divisive", "subtractive"),
                                  doc="divisive (gain) or subtractive (a rebound at offset: OFF responses)")
-    normalization: float = param(0.0, "number", lo=0, hi=1e3,
-                                 doc="strength of divisive normalisation by the local population (0: off)")
+    normalization: float | Mapping[str, float] = param(
+        0.0, "per_area", lo=0, hi=1e3,
+        doc="strength of divisive normalisation by the local population (0: off), or {area: strength}")
     tau_normalization_ms: float = param(10.0, "ms", lo=0, lo_open=True,
                                         doc="time constant of the normalisation pool")
     train_tau: bool = param(False, "bool", doc="learn the time constants")

@@ -32,6 +32,7 @@ CASES = [
     dict(recurrence_sign="excitatory", recurrence_type="depthpointwise", recurrence_bound=0.8),
     dict(recurrence_sign="excitatory", recurrence_type="self", normalization=1.0),
     dict(recurrence_sign="excitatory", recurrence_type="full", recurrence_gain=0.7),
+    dict(normalization={"V1": 4.0, "V2": 1.0, "V4": 0.0, "IT": 0.5}, adaptation={"V1": 0.0, "V2": 0.5, "V4": 1.0, "IT": 1.5}),
 ]
 
 
