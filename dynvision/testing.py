@@ -20,7 +20,8 @@ normalisation ``(x - 0.5) / 0.25``):
   ``tau_a da/dt = -a + |drive|`` (or subtracts ``s a(t)`` with ``tau_a da/dt = -a + drive``);
   normalisation then divides by ``1 + s_n n(t)``, ``tau_n dn/dt = -n + mean_channels |drive|``;
 - ``input_0(t)`` is the frame shown over ``[t - tin, t - tin + dt)`` (grey before the stimulus
-  reaches V1; after the input gain, if any);
+  reaches V1; after the input gain, if any), with transient channels ``frame - s b(t)``,
+  ``tau_b db/dt = -b + frame``, beside it if asked;
   ``input_i(t) = pool(out_{i-1}(t - tff))``;
 - ``tau dr/dt = -r + g(t)`` (``etd2``: the target taken as linear between the step's ends;
   ``exponential``: held at its end value; ``euler``: forward Euler on the end value);
@@ -287,6 +288,8 @@ def reference_run(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch
     traces = [torch.zeros_like(z) for z in zeros]
     pools = [torch.zeros_like(z[:, :1]) for z in zeros]
     gain_trace = torch.zeros_like(frames[:, 0])
+    trans_trace = torch.zeros_like(frames[:, 0])
+    trans_s = float(cfg.get("input_transient") or 0.0)
 
     def out_of(i, v):
         return phi(v) if form == "voltage" else v
@@ -341,6 +344,10 @@ def reference_run(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch
             y1 = adapt_apply(f, gain_trace, gain_s, mode)
         else:
             y0 = y1 = f
+        if trans_s > 0:  # transient channels: the frame minus a trace of itself, beside the frame
+            z0 = f - trans_s * trans_trace
+            trans_trace = trace_step(trans_trace, f, f, float(cfg["tau_transient_ms"]), "exponential")
+            y0, y1 = torch.cat([y0, z0], 1), torch.cat([y1, f - trans_s * trans_trace], 1)
         for i, a in enumerate(areas):
             inp0 = y0 if i == 0 else sent_on(i - 1, k)
             inp1 = y1 if i == 0 else sent_on(i - 1, k + 1)
@@ -351,10 +358,13 @@ def reference_run(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch
             if adapt_s > 0:
                 follow = (lambda v: v.abs()) if adapt_mode == "divisive" else (lambda v: v)
                 traces[i] = trace_step(traces[i], follow(d0), follow(d1), float(cfg["tau_adaptation_ms"]), integ_a)
-            if norm_s > 0:  # the pool follows the population's adapted drive
+            if norm_s > 0:  # the pool follows the population's adapted drive (is it, with tau_n = 0)
                 a0 = adapted(d0, trace0, adapt_s).abs().mean(1, keepdim=True)
                 a1 = adapted(d1, traces[i], adapt_s).abs().mean(1, keepdim=True)
-                pools[i] = trace_step(pools[i], a0, a1, float(cfg["tau_normalization_ms"]), integ_a)
+                if float(cfg["tau_normalization_ms"]) == 0:
+                    pool0, pools[i] = a0, a1
+                else:
+                    pools[i] = trace_step(pools[i], a0, a1, float(cfg["tau_normalization_ms"]), integ_a)
             g0, g1 = target(d0, trace0, pool0, adapt_s, norm_s), target(d1, traces[i], pools[i], adapt_s, norm_s)
             r, tau = state[i], a["tau"]
             if form == "dynvision":

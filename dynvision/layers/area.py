@@ -483,6 +483,9 @@ class DynamicArea(nn.Module):
         """A gain operation at the start (trace at t) or end of a step (trace stepped to t + dt)."""
         if x is None:  # nothing arrived yet (delay_fill="silent")
             return None
+        if gain.instantaneous:  # the trace is the present drive
+            st.traces[name] = gain.drive(x).to(st.traces[name].dtype)
+            return gain.apply(x, st.traces[name])
         if point == "start":
             st.inputs[name] = x
             return gain.apply(x, st.traces[name])

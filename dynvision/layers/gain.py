@@ -11,6 +11,10 @@ A leaky trace ``a`` of the input, with its own time constant ``tau_a``, adapts t
   input stops ``y = -strength * a`` swings the other way: units driven by the opposite sign
   (OFF units) give an offset response.
 
+With ``tau_ms = 0`` the trace is the present drive itself: ``pool="channels"`` is then static
+divisive normalisation, ``y = x / (1 + strength * mean_c |x|)``, which saturates even the first
+response to a stimulus.
+
 With ``pool="channels"`` the trace follows the channel mean of the drive at each position: the
 gain then divides every unit by the recent activity of its population there - divisive
 normalisation (Carandini & Heeger) - ``y = x / (1 + strength * a)``, ``tau_a da/dt = -a +
@@ -55,11 +59,16 @@ class AdaptiveGain(nn.Module):
         super().__init__()
         if strength < 0:
             raise ValueError(f"adaptation strength must be >= 0, got {strength}")
-        if tau_ms <= 0:
-            raise ValueError(f"adaptation tau must be > 0 ms, got {tau_ms}")
+        if tau_ms < 0:
+            raise ValueError(f"adaptation tau must be >= 0 ms (0: instantaneous), got {tau_ms}")
         self.mode = check_choice("adaptation mode", mode, MODES)
         self.pool = check_choice("adaptation pool", pool, POOLS)
         self.strength, self.tau_ms, self.dt_ms = float(strength), float(tau_ms), float(dt_ms)
+
+    @property
+    def instantaneous(self) -> bool:
+        """``tau_ms == 0``: the trace is the present drive (e.g. static divisive normalisation)."""
+        return self.tau_ms == 0
 
     def trace_channels(self, channels: int) -> int:
         """Channels of the trace for a signal of ``channels`` channels."""
@@ -83,6 +92,8 @@ class AdaptiveGain(nn.Module):
         ``integrator`` is the area's (default: exponential, exact for an input constant over the
         step); second-order integrators use both ends of the step.
         """
+        if self.instantaneous:
+            return self.drive(x1).to(trace.dtype)
         integrator = integrator or _EXPONENTIAL
         mix, alpha = integrator.fractions(self.dt_ms, self.tau_ms)
         d1 = self.drive(x1).to(trace.dtype)

@@ -57,6 +57,7 @@ class ModelState:
         t: Steps run so far (histories are indexed by absolute step).
         features: What the classifier reads at the current time (``None`` until computed).
         frames: The recent input frames, when the input reaches V1 with a delay (``tin_ms``).
+        transient: Trace of the input's transient channels (``None`` without them).
     """
 
     areas: list[AreaState]
@@ -64,11 +65,13 @@ class ModelState:
     t: int = 0
     features: torch.Tensor | None = None
     frames: History | None = None
+    transient: torch.Tensor | None = None
 
     def map(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> "ModelState":
         return ModelState([a.map(fn) for a in self.areas], None if self.gain is None else fn(self.gain), self.t,
                           None if self.features is None else fn(self.features),
-                          None if self.frames is None else self.frames.map(fn))
+                          None if self.frames is None else self.frames.map(fn),
+                          None if self.transient is None else fn(self.transient))
 
     def detach(self) -> "ModelState":
         """A copy cut from the autograd graph (truncated backpropagation through time)."""
@@ -130,17 +133,24 @@ class InputStage(nn.Module):
             input as it comes; ``mean`` and ``std`` are then not used).
         delay_steps: Steps before a frame reaches the first area (the retina-to-V1 latency);
             the first area sees the grey background until then.
+        transient: Optional subtractive :class:`~dynvision.layers.gain.AdaptiveGain`: the input is
+            passed on twice, as it is (sustained channels) and minus a trace of itself
+            (transient channels, a high-pass whose sign swings at offset: OFF responses).
     """
 
     def __init__(self, channels: int, mean: float = BACKGROUND, std: float = 0.25,
                  retina: Retina | None = None, gain: AdaptiveGain | None = None, normalize: bool = True,
-                 delay_steps: int = 0):
+                 delay_steps: int = 0, transient: AdaptiveGain | None = None):
         super().__init__()
         self.normalize = bool(normalize)
         self.register_buffer("mean", torch.full((1, channels, 1, 1), float(mean)), persistent=False)
         self.register_buffer("std", torch.full((1, channels, 1, 1), float(std)), persistent=False)
         self.retina, self.gain, self.delay_steps = retina, gain, int(delay_steps)
-        self.out_channels = retina.out_channels if retina is not None else channels
+        self.transient = transient
+        if transient is not None and transient.mode != "subtractive":
+            raise ValueError("the transient channels need a subtractive AdaptiveGain (x minus a trace of x)")
+        self.frame_channels = retina.out_channels if retina is not None else channels
+        self.out_channels = self.frame_channels * (2 if transient is not None else 1)
 
     def frames(self, x: torch.Tensor, channels_last: bool = False) -> torch.Tensor:
         """The stateless part on all frames at once: (B, T, C, H, W) -> (T, B, C', H, W).
@@ -319,14 +329,16 @@ class RecurrentModel(nn.Module):
         dtype = dtype or next(self.parameters()).dtype
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         areas = [a.initial_state(batch, device, dtype, fmt) for a in self.areas.values()]
-        gain = frames = None
-        c = self.input_stage.out_channels
+        gain = frames = transient = None
+        c = self.input_stage.frame_channels
         if self.input_stage.gain is not None:
             gain = torch.zeros(batch, c, *self.input_dims[2:], device=device, dtype=dtype)
+        if self.input_stage.transient is not None:
+            transient = torch.zeros(batch, c, *self.input_dims[2:], device=device, dtype=dtype)
         if self.input_stage.delay_steps:  # grey (0 after normalisation) until the first frame arrives
             blank = torch.zeros(batch, c, *self.input_dims[2:], device=device, dtype=dtype).contiguous(memory_format=fmt)
             frames = History(blank, self.input_stage.delay_steps + 1)
-        return ModelState(areas, gain, 0, frames=frames)
+        return ModelState(areas, gain, 0, frames=frames, transient=transient)
 
     def check_input(self, x: torch.Tensor) -> None:
         """Validate a stimulus tensor ``(batch, time, channels, height, width)``.
@@ -469,6 +481,12 @@ class RecurrentModel(nn.Module):
             y = gain.apply(frame, state.gain)
         else:
             y_start = y = frame
+        transient = self.input_stage.transient
+        if transient is not None:  # sustained and transient channels side by side
+            z_start = transient.apply(frame, state.transient)
+            state.transient = transient.advance(state.transient, frame, frame)
+            z = transient.apply(frame, state.transient)
+            y_start, y = torch.cat([y_start, z_start], dim=1), torch.cat([y, z], dim=1)
         starts: list[tuple | None] = [None] * len(areas)
         for i, area in enumerate(areas):  # inputs at the start of the step, read before any area moves
             st = state.areas[i]

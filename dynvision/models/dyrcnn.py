@@ -87,6 +87,9 @@ class DyRCNNConfig(ModelConfig):
     input_gain: float = param(0.0, "number", lo=0, hi=1e3, doc="strength of the adaptive input gain (0: off)")
     tau_gain_ms: float = param(100.0, "ms", lo=0, lo_open=True, doc="time constant of the input gain's trace")
     gain_mode: str = param("divisive", "choice", choices=("divisive", "subtractive"), doc="input gain mode")
+    input_transient: float = param(0.0, "number", lo=0, hi=1e3,
+                                   doc="add transient input channels (input minus this times its trace; 0: off)")
+    tau_transient_ms: float = param(50.0, "ms", lo=0, lo_open=True, doc="time constant of the transient channels")
     adaptation: float | Mapping[str, float] = param(0.0, "per_area", lo=0, hi=1e3,
                                                     doc="strength of per-area adaptation (0: off), or {area: strength}")
     tau_adaptation_ms: float = param(100.0, "ms", lo=0, lo_open=True, doc="time constant of the adaptation")
@@ -95,8 +98,8 @@ class DyRCNNConfig(ModelConfig):
     normalization: float | Mapping[str, float] = param(
         0.0, "per_area", lo=0, hi=1e3,
         doc="strength of divisive normalisation by the local population (0: off), or {area: strength}")
-    tau_normalization_ms: float = param(10.0, "ms", lo=0, lo_open=True,
-                                        doc="time constant of the normalisation pool")
+    tau_normalization_ms: float = param(10.0, "ms", lo=0,
+                                        doc="time constant of the normalisation pool (0: instantaneous)")
     train_tau: bool = param(False, "bool", doc="learn the time constants")
     bias: bool = param(True, "bool", doc="biases in the feedforward convolutions")
     width: float = param(1.0, "number", lo=0, lo_open=True, hi=64, doc="multiplies every area's channels")
@@ -139,8 +142,10 @@ class DyRCNN(RecurrentModel):
 
             front = HexFront(channels, (h, w), extent=c.hex_extent, kernel_size=c.hex_kernel_size)
         gain = AdaptiveGain(c.input_gain, c.tau_gain_ms, c.dt_ms, c.gain_mode) if c.input_gain > 0 else None
+        transient = AdaptiveGain(c.input_transient, c.tau_transient_ms, c.dt_ms, "subtractive") \
+            if c.input_transient > 0 else None
         self.input_stage = InputStage(channels, retina=front, gain=gain, normalize=c.normalize_input,
-                                      delay_steps=delay_steps(c.tin_ms, c.dt_ms, "tin_ms"))
+                                      delay_steps=delay_steps(c.tin_ms, c.dt_ms, "tin_ms"), transient=transient)
         specs = [AreaSpec(s.name, scaled(s.channels, c.width), s.kernel, s.stride, s.pool,
                           None if s.mid_channels is None else scaled(s.mid_channels, c.width), s.stride2)
                  for s in self.specs]

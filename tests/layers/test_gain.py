@@ -43,8 +43,15 @@ def test_gain_recovers_after_blank_and_a_new_stimulus_is_not_ignored():
 def test_bad_parameters():
     with pytest.raises(ValueError, match="strength must be >= 0"):
         AdaptiveGain(-1.0)
-    with pytest.raises(ValueError, match="tau must be > 0"):
-        AdaptiveGain(1.0, 0.0)
+    with pytest.raises(ValueError, match="tau must be >= 0"):
+        AdaptiveGain(1.0, -1.0)
+
+
+def test_instantaneous_pooled_gain_is_static_divisive_normalisation():
+    g = AdaptiveGain(2.0, 0.0, 2.0, pool="channels")
+    x = torch.tensor([[[[1.0]], [[-3.0]]]])  # two channels at one position: mean |x| = 2
+    y, trace = g.step(x, torch.zeros(1, 1, 1, 1))
+    assert torch.allclose(y, x / (1 + 2.0 * 2.0)) and float(trace) == 2.0
 
 
 def test_model_input_gain_adapts_and_recovers():

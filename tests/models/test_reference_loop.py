@@ -33,6 +33,8 @@ CASES = [
     dict(recurrence_sign="excitatory", recurrence_type="self", normalization=1.0),
     dict(recurrence_sign="excitatory", recurrence_type="full", recurrence_gain=0.7),
     dict(normalization={"V1": 4.0, "V2": 1.0, "V4": 0.0, "IT": 0.5}, adaptation={"V1": 0.0, "V2": 0.5, "V4": 1.0, "IT": 1.5}),
+    dict(normalization=3.0, tau_normalization=0.0, adaptation=0.5, tff=2.0),
+    dict(input_transient=1.0, tau_transient=8.0, input_gain=1.0, tau_gain=20.0),
 ]
 
 
