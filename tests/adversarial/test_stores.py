@@ -27,7 +27,7 @@ from dynvision.registry import UnknownNameError
 from dynvision.simulation import StoreRepairWarning
 from dynvision.validation import InvalidValueError
 
-from conftest import make_stimulus
+from shared_helpers import make_stimulus
 
 CHILD = Path(__file__).with_name("writer_child.py")
 

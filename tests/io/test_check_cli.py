@@ -7,7 +7,7 @@ import pytest
 from dynvision import Simulation
 from dynvision.io import check_cli
 
-from conftest import make_stimulus
+from shared_helpers import make_stimulus
 
 
 def _parse(*argv):

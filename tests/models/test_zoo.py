@@ -9,7 +9,7 @@ import json
 import warnings
 
 import pytest
-from conftest import tiny_model_kwargs
+from shared_helpers import tiny_model_kwargs
 import torch
 
 import dynvision

@@ -10,7 +10,7 @@ import dynvision
 from dynvision import Simulation
 from dynvision.io import check_store, store_status
 
-from conftest import make_stimulus
+from shared_helpers import make_stimulus
 
 distributed = pytest.importorskip("distributed")
 import dynvision.simulation.distributed as dist  # noqa: E402

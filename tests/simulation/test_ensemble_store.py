@@ -9,7 +9,7 @@ import dynvision
 from dynvision import Simulation, open_activations
 from dynvision.io import check_store, store_status
 
-from conftest import make_stimulus
+from shared_helpers import make_stimulus
 
 
 class StandInEnsemble:

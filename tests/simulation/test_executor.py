@@ -8,7 +8,7 @@ from dynvision import Simulation
 from dynvision.simulation.executor import Executor, prepare_model
 from dynvision.simulation.plan import make_plan
 
-from conftest import make_stimulus
+from shared_helpers import make_stimulus
 
 
 def test_the_callers_model_is_never_converted(tiny_x4):

@@ -14,7 +14,7 @@ import xarray as xr
 import dynvision
 from dynvision import Simulation
 
-from conftest import make_stimulus
+from shared_helpers import make_stimulus
 
 OBJECTS = textwrap.dedent('''
     class Condition:

@@ -7,7 +7,7 @@ import pytest
 
 from dynvision.simulation.plan import make_plan
 
-from conftest import make_stimulus
+from shared_helpers import make_stimulus
 
 
 def test_plans_are_hashable_and_equal_for_the_same_run(tiny_model):

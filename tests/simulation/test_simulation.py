@@ -12,7 +12,7 @@ from dynvision import Simulation, open_activations
 from dynvision.io import StoreMismatchError, store_status
 from dynvision.registry import UnknownNameError
 
-from conftest import make_stimulus
+from shared_helpers import make_stimulus
 
 
 def test_tree_schema(tiny_model, stimulus):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 
 import pytest
-from conftest import tiny_model_kwargs
+from shared_helpers import tiny_model_kwargs
 import torch
 
 import dynvision
