@@ -36,11 +36,14 @@ def test_importing_the_views_imports_no_plotting_library():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_cdn_urls_sees_panel_stylesheets_in_saved_pages(tmp_path):
+def test_cdn_urls_sees_panel_stylesheets_in_saved_pages(tmp_path, monkeypatch):
     pn = pytest.importorskip("panel")
     from bokeh.resources import INLINE
+    from panel.io.resources import CDN_DIST
 
-    pn.Row(pn.widgets.Select(options=["a", "b"])).save(str(tmp_path / "raw.html"), resources=INLINE)
+    monkeypatch.setattr(pn.config, "inline", False)  # what Panel does without dynvision's extension()
+    pn.Row(pn.widgets.Select(options=["a", "b"], stylesheets=[f"{CDN_DIST}css/markdown.css"])).save(
+        str(tmp_path / "raw.html"), resources=INLINE)
     raw = (tmp_path / "raw.html").read_text(encoding="utf-8")
     assert any(url.endswith(".css") for url in cdn_urls(raw))  # panel links its CSS on the CDN
     assert cdn_urls(inline_panel_assets(raw)) == []
