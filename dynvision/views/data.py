@@ -142,6 +142,7 @@ def condition_stats(responses: xr.DataArray, condition: str | None = None
         >>> m.values.tolist(), e.values.tolist()
         ([[2.0, 5.0]], [[1.0, 2.0]])
     """
+    responses = _eager_coords(responses)
     mean = condition_means(responses, condition)
     if "sample" not in responses.dims:
         return mean, None
@@ -182,6 +183,13 @@ def onset(responses: xr.DataArray, condition: str | None = None, value: float | 
     return float(values[0])
 
 
+def _eager_coords(da: xr.DataArray) -> xr.DataArray:
+    """``da`` with its coordinates read into memory (a lazily opened store keeps them as dask
+    arrays, which xarray cannot group by)."""
+    lazy = {k: c.compute() for k, c in da.coords.items() if c.chunks is not None}
+    return da.assign_coords(lazy) if lazy else da
+
+
 def condition_means(responses: xr.DataArray, condition: str | None = None) -> xr.DataArray:
     """Responses averaged over the samples of each ``condition`` value (or over all samples).
 
@@ -195,6 +203,7 @@ def condition_means(responses: xr.DataArray, condition: str | None = None) -> xr
 
     if condition is None:
         return responses.mean("sample", keep_attrs=True) if "sample" in responses.dims else responses
+    responses = _eager_coords(responses)
     if condition not in responses.coords:
         valid = sorted(str(c) for c in responses.coords if responses[c].dims == ("sample",))
         raise UnknownNameError(unknown_name_message("condition", condition, valid))

@@ -93,3 +93,11 @@ def test_short_names_move_a_shared_setting_to_the_title():
     assert D.short_names(["tau=5", "tau=10"]) == ({"tau=5": "5", "tau=10": "10"}, "tau")
     assert D.short_names(["tau=5,dt=1", "tau=10,dt=1"])[1] == ""  # several settings: keep them
     assert D.short_names(["dyrcnnx4-digits[tau=10]", "x"])[1] == ""
+
+
+def test_conditions_of_a_lazily_opened_store_can_be_grouped():
+    r = responses().chunk()
+    lazy = r.assign_coords(contrast=r["contrast"].chunk())
+    assert lazy["contrast"].chunks is not None
+    mean, err = D.condition_stats(lazy, "contrast")
+    np.testing.assert_allclose(mean.values, D.condition_stats(responses(), "contrast")[0].values)
