@@ -34,8 +34,8 @@ import xarray as xr
 from dynvision.views import trees as T
 from dynvision.views.offline import ensure_backend
 
-REDUCED_NOTE = ("{area} was stored reduced ({how}): there is no map, so the left plot shows the "
-                "channel profile at the current time. Store full maps with `Simulation.run(..., reduce=None)` "
+REDUCED_NOTE = ("{area} was stored reduced ({how}): there is no spatial map, so the plot beside the "
+                "stimulus shows the channel profile at the current time. Store full maps with `Simulation.run(..., reduce=None)` "
                 "or `run_experiment(..., reduce='none')`.")
 
 
@@ -217,12 +217,12 @@ class ActivationExplorer(param.Parameterized):
             overlay = curve.opts(color="#1f77b4", backend="bokeh") * marker.opts(color="#d62728", size=8,
                                                                                 backend="bokeh")
             curve = curve.opts(framewise=True, axiswise=True, backend="bokeh")
-            return overlay.opts(title=f"{area} channels (stored reduced) · {when}",
-                                show_legend=False, backend="bokeh", **size)
-        label = "mean of channels" if channel == T.MEAN else f"channel {channel}"
+            return overlay.opts(title=f"{area} channels · {when}", show_legend=False,
+                                fontsize={"title": "10pt"}, backend="bokeh", **size)
+        label = "mean" if channel == T.MEAN else f"ch {channel}"
         img = hv.Image((data["x"].values, data["y"].values, data.values), ["x", "y"], vdim)
         return img.opts(title=f"{area} · {label} · {when}", cmap=self.cmap, colorbar=True,
-                        invert_yaxis=True, tools=["hover"], backend="bokeh", **size)
+                        invert_yaxis=True, tools=["hover"], fontsize={"title": "10pt"}, backend="bokeh", **size)
 
     def _time_dim(self):
         hv = ensure_backend()
@@ -264,7 +264,8 @@ class ActivationExplorer(param.Parameterized):
         if data is None:
             note = hv.Text(0.5, 0.5, "no stimulus stored\n(store_stimulus=False)")
             return note.opts(title="stimulus", xaxis=None, yaxis=None, backend="bokeh", **size)
-        opts = {"title": f"stimulus · t = {self._time_text(self._state()[4])}", "invert_yaxis": True, **size}
+        opts = {"title": f"stimulus · t = {self._time_text(self._state()[4])}", "invert_yaxis": True,
+                "fontsize": {"title": "10pt"}, **size}
         xs, ys = data["x"].values, data["y"].values
         if data.ndim == 3:
             return hv.RGB((xs, ys, *[data.values[..., i] for i in range(3)])).opts(backend="bokeh", **opts)

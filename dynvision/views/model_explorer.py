@@ -236,7 +236,7 @@ class ModelExplorer(param.Parameterized):
             items.append(hv.Curve((cur["time"].values, cur.values), "time", "response", label=area).opts(
                 backend="bokeh", color=color, line_width=2.5))
         return hv.Overlay(items).opts(
-            backend="bokeh", title="area responses (mean of channels and space)", frame_width=400, frame_height=260,
+            backend="bokeh", title="area responses (mean of channels and space)", frame_width=340, frame_height=260,
             legend_position="right", framewise=True, xlabel="time (ms)", ylabel="response (a.u.)",
             fontsize={"title": "11pt", "labels": "10pt", "legend": "9pt"})
 

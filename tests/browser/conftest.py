@@ -56,6 +56,7 @@ FRAMES_JS = """() => {
       const f = view.frame.bbox;
       out.push({id: view.model.id, title: view.model.title ? view.model.title.text : '',
                 backend: view.model.output_backend, visible: r.width > 0 && r.height > 0,
+                right: r.right + window.scrollX,
                 x: r.left + f.left + window.scrollX, y: r.top + f.top + window.scrollY,
                 width: f.width, height: f.height,
                 x_range: [view.model.x_range.start, view.model.x_range.end],
@@ -72,8 +73,8 @@ BOKEH_READY = "() => window.Bokeh && Bokeh.documents.length > 0 && Object.keys(B
 class Page:
     """A Chromium page that records errors, failed responses and requests to other hosts."""
 
-    def __init__(self, playwright, width: int = 1280, height: int = 1000, **context):
-        self.browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    def __init__(self, playwright, width: int = 1280, height: int = 1000, extra_args=(), **context):
+        self.browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS + list(extra_args))
         self.page = self.browser.new_page(viewport={"width": width, "height": height}, **context)
         self.errors: list[str] = []
         self.failed: list[str] = []
@@ -127,6 +128,46 @@ def drawn_fraction(shot: np.ndarray, frame: dict, background=(255, 255, 255)) ->
     return float(differs.mean())
 
 
+class Server:
+    """A static file server on 127.0.0.1 for a folder (a thread; ``stop()`` ends it)."""
+
+    def __init__(self, folder: Path):
+        import functools
+        import http.server
+        import threading
+
+        handler = functools.partial(_QuietHandler, directory=str(folder))
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
+
+
+def _quiet_handler():
+    import http.server
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # no access log on stderr
+            pass
+
+        def do_GET(self):  # the browser asks for a favicon the files do not have
+            if self.path == "/favicon.ico":
+                self.send_response(204)
+                self.end_headers()
+                return
+            super().do_GET()
+
+    return Handler
+
+
+_QuietHandler = _quiet_handler()
+
+
 def assert_clean(page: Page) -> None:
     """No console or page errors, no failed responses, nothing requested from another host."""
     assert page.external == [], f"requests left 127.0.0.1: {page.external}"
@@ -158,6 +199,9 @@ class Lab:
         # this test opens. A restored workspace is what made the page ask for a console that no
         # longer existed (a 404) in some runs.
         home = runtime / "home"
+        news = home / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+        news.parent.mkdir(parents=True, exist_ok=True)
+        news.write_text('{"fetchNews": "false", "checkForUpdates": false}')  # no news pop-up over the page
         env = dict(os.environ, OMP_NUM_THREADS="1", JUPYTER_RUNTIME_DIR=str(runtime / "runtime"),
                    JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
                    JUPYTERLAB_SETTINGS_DIR=str(home / "settings"), JUPYTER_CONFIG_DIR=str(home / "config"))
@@ -240,24 +284,30 @@ def _dismiss_dialogs(page, seen: list) -> None:
 
 
 def run_all(page: Page, url: str, timeout_s: float = 240.0) -> list[str]:
-    """Open a notebook in JupyterLab, wait for its kernel, run all cells and wait until all ran.
+    """Open a notebook in JupyterLab, wait for its kernel, run every cell and wait until all ran.
 
-    Returns the texts of dialogs that had to be accepted on the way.
+    Cells are run from the keyboard (the first cell selected, Shift+Enter for each), which
+    does not depend on menus opening in time; if the kernel was not ready and nothing started,
+    it tries again. Returns the texts of dialogs that had to be accepted on the way.
     """
     p = page.page
     p.goto(url, timeout=60_000)
     p.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
     p.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
     dialogs: list[str] = []
-    for _ in range(4):  # "Run All" before the kernel's session is connected runs nothing: retry
+    cells = p.locator(".jp-NotebookPanel .jp-Cell")
+    for _ in range(4):
         _dismiss_dialogs(p, dialogs)
+        cells.first.locator(".jp-InputPrompt").first.click(timeout=10_000)  # select it, command mode
+        p.keyboard.press("Escape")
+        for _ in range(cells.count() - 1):
+            p.keyboard.press("Shift+Enter")  # run and select the next
+        p.keyboard.press("Control+Enter")  # run the last (Shift+Enter would append an empty cell)
         try:
-            p.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click(timeout=10_000)
-            p.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click(timeout=10_000)
             p.wait_for_function(_STARTED, timeout=15_000)
             break
-        except Exception:  # noqa: BLE001 - playwright's TimeoutError
-            p.keyboard.press("Escape")  # close a menu left open
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: the kernel was not connected yet
+            continue
     p.wait_for_function(_DONE, timeout=timeout_s * 1000)
     p.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=timeout_s * 1000)
     return dialogs

@@ -140,7 +140,7 @@ def test_reduced_area_shows_its_channel_profile(reduced):
     curve, marker = element.Curve.I, element.Scatter.I
     np.testing.assert_allclose(curve.dimension_values("activity"), expected, rtol=1e-6)
     assert marker.dimension_values("channel").tolist() == [3]
-    assert "stored reduced" in element.opts.get("plot", "bokeh").kwargs["title"]
+    assert "V4 channels" in element.opts.get("plot", "bokeh").kwargs["title"]
     assert "stored reduced" in ex._info()
     np.testing.assert_allclose(ex.time_course_data().values,
                                reduced["V4"]["activity"].isel(sample=ex.sample, channel=3).values, rtol=1e-6)
