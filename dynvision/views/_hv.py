@@ -185,7 +185,7 @@ def band(obj, color: str, alpha: float = 0.18):
 def errorbars(obj, color: str):
     """Style error bars (``ErrorBars``: ± s.e.m.) in a series' colour."""
     return styled(obj, {"color": color}, bokeh={"line_width": 1.5, "lower_head": None, "upper_head": None},
-                  mpl={"linewidth": 1.0, "capsize": 0})
+                  mpl={"edgecolor": color, "linewidth": 1.0, "capsize": 0})
 
 
 def spans(windows: Sequence[tuple[float, float]], alpha: float = 0.12, kdims: Sequence | None = None):

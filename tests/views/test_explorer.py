@@ -246,3 +246,14 @@ def test_switching_area_redraws_the_map_with_its_ranges(reduced):
     assert "IT" in plot.title.text and plot.x_range.start <= 0 and plot.x_range.end >= n_it - 1
     values = reduced["IT"]["activity"].isel(sample=ex.sample).sel(time=ex.time).values
     assert plot.y_range.start <= values.min() and plot.y_range.end >= values.max()
+
+
+def test_a_run_without_conditions_saves_without_bokeh_warnings(model, tmp_path, caplog):
+    """An explorer with no condition to choose used to hold an empty layout: Bokeh's EMPTY_LAYOUT."""
+    import logging
+
+    one = presentation(make_images("digits", n=1, size=16, seed=0), dt=2.0, t_pre=4, t_stim=8, t_post=4)
+    tree = dynvision.Simulation(model, progress=False).run(one)
+    with caplog.at_level(logging.WARNING):
+        ActivationExplorer(tree).save(tmp_path / "one.html")
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("bokeh")] == []
