@@ -18,11 +18,14 @@ from dynvision.analysis.repetition import recovery_curve
 from dynvision.experiments.contract import RESPONSE_METRICS, Figure, Fit, Metric
 from dynvision.experiments.spec import ExperimentSpec, ms_grid
 from dynvision.registry import Registry
+from dynvision.validation import ms_aliases
 
 EXPERIMENTS = Registry("experiment")
 
 
 def register(cls):
+    """Register an experiment; fields named ``X_ms`` also take their bare name ``X``."""
+    cls.__init__ = ms_aliases(cls.__init__)
     return EXPERIMENTS.register(cls.name, cls)
 
 

@@ -246,6 +246,10 @@ def check_target(path: str | Path, spec: ExperimentSpec, configs: Mapping[str, M
         return None
     hint = "pass overwrite=True (dynvision run --overwrite) to replace it, or choose another folder"
     old_spec = dict(stored.get("spec", {}))
+    try:  # through the spec class: names and defaults of earlier versions compare as they are now
+        old_spec = _json(spec_from_dict(old_spec).asdict())
+    except (KeyError, TypeError, ValueError):
+        pass
     new_spec = _json(spec.asdict())
     if old_spec.get("experiment") != new_spec["experiment"]:
         raise ResultExistsError(f"{path} holds a {old_spec.get('experiment')!r} result, not {spec.name!r}; {hint}")

@@ -79,13 +79,24 @@ class ExperimentSpec:
         return [f.name for f in dataclasses.fields(cls)]
 
     @classmethod
+    def canonical(cls, name: str) -> str:
+        """The field a parameter name sets: ``X`` -> ``X_ms`` where the field carries its unit."""
+        return f"{name}_ms" if f"{name}_ms" in cls.field_names() else name
+
+    @classmethod
     def from_params(cls, **params: Any) -> "ExperimentSpec":
-        """Build a spec, raising on unknown parameter names (listing the valid ones)."""
+        """Build a spec, raising on unknown parameter names (listing the valid ones); a field
+        ``X_ms`` is also taken under its bare name ``X``."""
         valid = cls.field_names()
-        for key in params:
-            if key not in valid:
+        canonical = {}
+        for key, value in params.items():
+            name = cls.canonical(key)
+            if name not in valid:
                 raise UnknownNameError(unknown_name_message(f"parameter of experiment {cls.name!r}", key, valid))
-        return cls(**params)
+            if name in canonical:
+                raise TypeError(f"{key!r} and {name!r} are the same parameter of experiment {cls.name!r}; give one")
+            canonical[name] = value
+        return cls(**canonical)
 
     @classmethod
     def metric_spec(cls, name: str) -> Metric:

@@ -106,3 +106,18 @@ def test_the_experiments_package_does_not_import_the_views():
     code = "import sys, dynvision.experiments; assert not [m for m in sys.modules if m.startswith('dynvision.views')]"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+def test_a_field_in_ms_is_also_taken_under_its_bare_name():
+    from dataclasses import dataclass
+
+    from dynvision.experiments.spec import ExperimentSpec
+
+    @dataclass(frozen=True)
+    class Waiting(ExperimentSpec):
+        name = "waiting"
+        t_wait_ms: float = 10.0
+
+    assert Waiting.from_params(t_wait=5.0).t_wait_ms == 5.0 == Waiting.from_params(t_wait_ms=5.0).t_wait_ms
+    with pytest.raises(TypeError, match="same parameter"):
+        Waiting.from_params(t_wait=5.0, t_wait_ms=6.0)
