@@ -177,7 +177,7 @@ def run_experiment(name: str, model=None, *, model_kwargs: Mapping[str, Any] | N
         result.save(out, overwrite=overwrite)
     if figures:
         folder = Path("reports/figures") / spec.name if figures is True else Path(figures)
-        result.save_figures(folder)
+        result.save_figures(folder, progress=progress)
     return result
 
 
