@@ -218,27 +218,29 @@ class ModelExplorer(param.Parameterized):
 
     # ----------------------------------------------------------------------------- views
     def element(self):
-        """HoloViews overlay: each area's response (solid) over the reference (dashed)."""
+        """HoloViews overlay: each area's response (solid) over the reference (dashed), time
+        from stimulus onset, the stimulus shaded."""
         hv = ensure_backend()
         from dynvision.views._hv import AREA_COLORS
 
         r = self.responses
-        items = [hv.VSpan(float(r.stim_onset), float(r.stim_offset)).opts(
-            backend="bokeh", color="grey", alpha=0.12)]
+        onset = float(r.stim_onset)
+        items = [hv.VSpan(0.0, float(r.stim_offset) - onset).opts(backend="bokeh", color="grey", alpha=0.12)]
         for i, area in enumerate(r["area"].values.tolist()):
             color = AREA_COLORS[i % len(AREA_COLORS)]
             if self.reference is not None and area in self.reference["area"].values:
                 ref = self.reference.sel(area=area)
-                items.append(hv.Curve((ref["time"].values, ref.values), "time", "response",
+                start = float(self.reference.stim_onset)
+                items.append(hv.Curve((ref["time"].values - start, ref.values), "time", "response",
                                       label=f"{area} start").opts(
                     backend="bokeh", color=color, line_dash="dashed", line_width=1, alpha=0.6))
             cur = r.sel(area=area)
-            items.append(hv.Curve((cur["time"].values, cur.values), "time", "response", label=area).opts(
+            items.append(hv.Curve((cur["time"].values - onset, cur.values), "time", "response", label=area).opts(
                 backend="bokeh", color=color, line_width=2.5))
         return hv.Overlay(items).opts(
             backend="bokeh", title="area responses (mean of channels and space)", frame_width=340, frame_height=260,
-            legend_position="right", framewise=True, xlabel="time (ms)", ylabel="response (a.u.)",
-            fontsize={"title": "11pt", "labels": "10pt", "legend": "9pt"})
+            legend_position="right", framewise=True, xlabel="time from stimulus onset (ms)",
+            ylabel="response (a.u.)", fontsize={"title": "11pt", "labels": "10pt", "legend": "9pt"})
 
     def panel(self):
         """The app: knobs left; errors, warnings, the responses and the status right."""

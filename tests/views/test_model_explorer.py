@@ -113,3 +113,12 @@ def test_delay_sliders_step_by_dt(explorer):
     assert tff.step == explorer.dt == 2.0  # one step right is a valid delay, not 1 ms
     explorer.dt = 1.0
     assert tff.step == 1.0
+
+
+def test_time_runs_from_stimulus_onset(explorer):
+    overlay = explorer.element()
+    r = explorer.responses
+    onset = float(r.stim_onset)
+    np.testing.assert_allclose(overlay.Curve.V1.dimension_values(0), r["time"].values - onset)
+    (span,) = overlay.VSpan
+    assert tuple(span.data) == (0.0, float(r.stim_offset) - onset)
