@@ -42,8 +42,9 @@ class Response(ExperimentSpec):
     description = "sustained response: latency, peak, duration and adaptation per area"
     figure_specs = (
         Figure("adaptation", "adaptation", ("adaptation_index", "sustained_ratio"), title="adaptation",
-               caption="Top: mean response of each area over time (band: ± s.e.m. over images; grey: the "
-                       "stimulus). Bottom: adaptation index and sustained / transient ratio per area."),
+               caption="Top: mean response of each area over time from stimulus onset (band: ± s.e.m. over "
+                       "images; grey: the stimulus; ▼: onset latency). Bottom: adaptation index and sustained / "
+                       "transient ratio per area, mean over images (error bars: ± s.e.m.; colours: the models)."),
         Figure("properties", "area_bars", ("onset_latency", "peak_time", "response_duration"),
                title="response properties per area",
                caption="Mean over images (error bars: ± s.e.m.), areas in hierarchy order."),

@@ -121,6 +121,12 @@ def adaptation_figure(result: Any, figure, *, models: Sequence[str] | None = Non
     tc = response_timecourses(responses, models=models, areas=areas, metrics=metrics)
     row1 = list(tc) if isinstance(tc, hv().Layout) else [tc]
     row2 = [area_bars(metrics[m], models=models, areas=areas, spec=_metric(spec, m)) for m in figure.metrics]
+    names = list(models) if models else [str(m) for m in responses["model"].values]
+    if len(names) > 1:  # the bars' colours are the models: their own legend, beside the last bar panel
+        from dynvision.views._hv import with_legend
+        from dynvision.views.data import short_names
+
+        row2[-1] = with_legend(row2[-1], short_names(names)[1])
     areas_shown = [str(a) for a in responses["area"].values] if areas is None else list(areas)
     return grid(row1 + row2, title or figure.title, legend=[*areas_shown, LATENCY_LABEL])
 

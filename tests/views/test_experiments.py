@@ -145,3 +145,10 @@ def test_missing_metrics_and_figures_raise_naming_them(duration_result):
     broken = duration_result.metrics.drop_vars("offset_response")
     with pytest.raises(ValueError, match=r"needs the metrics \['offset_response'\]"):
         draw(broken, "duration_response")
+
+
+def test_the_bars_of_several_models_have_a_legend_naming_them(response_pair):
+    fig = adaptation(response_pair)
+    last = panels(fig)[-1]
+    assert hv.Store.lookup_options("bokeh", last, "plot").kwargs.get("show_legend") is True
+    assert sorted(r.label for r in elements(last, hv.Rectangles)) == ["full", "self"]
