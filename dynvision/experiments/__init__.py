@@ -3,7 +3,8 @@
 ``run_experiment(name, model=..., **params)`` builds the stimulus, simulates every model
 (activations streamed to zarr), reduces them to area responses and computes the metrics;
 ``list_experiments()`` lists the names. Several models share one result with a ``model``
-coordinate.
+coordinate. Each spec declares its metrics and figures (:mod:`~dynvision.experiments.contract`),
+which the summary table and :mod:`dynvision.views` read; this package never imports the views.
 
 Example:
     >>> from dynvision.experiments import list_experiments
@@ -25,7 +26,11 @@ _LAZY = {
     "Response": "dynvision.experiments.library",
     "ExperimentSpec": "dynvision.experiments.spec",
     "DEFAULT_MODEL": "dynvision.experiments.runner",
-    "ExperimentResult": "dynvision.experiments.runner",
+    "ExperimentResult": "dynvision.experiments.result",
+    "ResultExistsError": "dynvision.experiments.result",
+    "Figure": "dynvision.experiments.contract",
+    "Fit": "dynvision.experiments.contract",
+    "Metric": "dynvision.experiments.contract",
     "build_model": "dynvision.experiments.runner",
     "list_experiments": "dynvision.experiments.runner",
     "resolve_models": "dynvision.experiments.runner",

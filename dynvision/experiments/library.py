@@ -1,8 +1,9 @@
 """The experiments: response (adaptation), contrast, duration and interval.
 
 Each is a frozen spec (defaults modelled on the DynVision experiment configs, in ms) that
-builds its stimulus and its metrics. Definitions of the metrics are in
-:mod:`dynvision.analysis`.
+builds its stimulus and its metrics and declares them and its figures
+(:mod:`dynvision.experiments.contract`). Definitions of the metrics are in
+:mod:`dynvision.analysis`. A new experiment is one more class here (and its notebook).
 """
 
 from __future__ import annotations
@@ -12,13 +13,19 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
+from dynvision.analysis.contrast import naka_rushton
+from dynvision.analysis.repetition import recovery_curve
+from dynvision.experiments.contract import RESPONSE_METRICS, Figure, Fit, Metric
 from dynvision.experiments.spec import ExperimentSpec, ms_grid
 from dynvision.registry import Registry
+from dynvision.validation import ms_aliases
 
 EXPERIMENTS = Registry("experiment")
 
 
 def register(cls):
+    """Register an experiment; fields named ``X_ms`` also take their bare name ``X``."""
+    cls.__init__ = ms_aliases(cls.__init__)
     return EXPERIMENTS.register(cls.name, cls)
 
 
@@ -33,6 +40,15 @@ class Response(ExperimentSpec):
 
     name = "response"
     description = "sustained response: latency, peak, duration and adaptation per area"
+    figure_specs = (
+        Figure("adaptation", "adaptation", ("adaptation_index", "sustained_ratio"), title="adaptation",
+               caption="Top: mean response of each area over time from stimulus onset (band: ± s.e.m. over "
+                       "images; grey: the stimulus; ▼: onset latency). Bottom: adaptation index and sustained / "
+                       "transient ratio per area, mean over images (error bars: ± s.e.m.; colours: the models)."),
+        Figure("properties", "area_bars", ("onset_latency", "peak_time", "response_duration"),
+               title="response properties per area",
+               caption="Mean over images (error bars: ± s.e.m.), areas in hierarchy order."),
+    )
     t_stim: float = 150.0
 
     def stimulus(self, model) -> xr.DataArray:
@@ -58,6 +74,17 @@ class Contrast(ExperimentSpec):
     name = "contrast"
     conditions = ("contrast",)
     description = "contrast response: peak and latency vs contrast, Naka-Rushton fit per area"
+    figure_specs = (
+        Figure("contrast_response", "condition_curves", ("peak_height",),
+               fits=(Fit("peak_height", naka_rushton, ("nr_r_max", "nr_c50", "nr_n", "nr_baseline"),
+                         "Naka-Rushton fit", quality="nr_r2", start=0.0),),
+               title="contrast response",
+               caption="Points: peak response, mean over images (± s.e.m.); lines: the Naka-Rushton fit "
+                       "r_max c^n / (c^n + c50^n) + baseline (hover for c50, n and r²)."),
+        Figure("contrast_latency", "condition_curves", ("onset_latency", "peak_time"),
+               title="latency vs contrast",
+               caption="Onset latency and peak time after stimulus onset, mean over images (± s.e.m.)."),
+    )
     contrasts: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
     t_stim: float = 60.0
 
@@ -94,6 +121,21 @@ class Duration(ExperimentSpec):
     name = "duration"
     conditions = ("duration",)
     description = "duration response: summed response vs duration (sub-additivity), offset response"
+    metric_specs = (
+        *(m for m in RESPONSE_METRICS if m.name != "summed_response"),
+        Metric("total_response", "summed response", "a.u.·ms", "the whole response to a presentation, "
+               "including what follows its offset", summary=True),
+        Metric("summation_ratio", "summation ratio", "1", "summed response over what a linear sum of the "
+               "shortest presentation would give (1: linear, < 1: sub-additive)", reference=1.0),
+        Metric("offset_response", "offset response", "a.u.", "rise of the response after the stimulus goes "
+               "off (mean over channels of each channel's rise)"),
+    )
+    figure_specs = (
+        Figure("duration_response", "condition_curves", ("total_response", "summation_ratio", "offset_response"),
+               logx=True, title="duration response",
+               caption="Mean over images (± s.e.m.) against presentation duration; dashed: a summation "
+                       "ratio of 1 (linear summation)."),
+    )
     durations: tuple[float, ...] = (2.0, 4.0, 6.0, 10.0, 20.0, 40.0, 80.0)
 
     def __post_init__(self):
@@ -151,6 +193,21 @@ class Interval(ExperimentSpec):
     name = "interval"
     conditions = ("interval",)
     description = "interval response: second/first peak vs interval (repetition suppression, recovery)"
+    metric_specs = (
+        *RESPONSE_METRICS,
+        Metric("p2_p1_ratio", "P2/P1 (recovery ratio)", "1", "second over first peak response: 1 is full "
+               "recovery (no repetition suppression), lower values are stronger suppression",
+               summary=True, reference=1.0),
+    )
+    figure_specs = (
+        Figure("interval_response", "condition_curves", ("p2_p1_ratio",),
+               fits=(Fit("p2_p1_ratio", recovery_curve, ("recovery_r0", "recovery_r_inf", "recovery_tau"),
+                         "recovery fit", quality="recovery_r2", log=True),),
+               logx=True, title="repetition suppression and recovery",
+               caption="Points: second / first peak response (P2/P1), mean over images (± s.e.m.); 1 "
+                       "(dashed) is full recovery, lower is stronger suppression; lines: the fit "
+                       "r_inf - (r_inf - r0) exp(-interval / tau) (hover for tau)."),
+    )
     t_stim: float = 40.0
     intervals: tuple[float, ...] = (2.0, 4.0, 6.0, 10.0, 20.0, 40.0, 80.0, 160.0)
 
@@ -168,8 +225,9 @@ class Interval(ExperimentSpec):
         from dynvision.analysis import recovery, repetition_suppression
 
         props = super().metrics(responses)
-        ratio = self._by_condition(repetition_suppression(responses, onset="stim_onset", onset2="onset2")
-                                   .rename("suppression"))
+        ratio = repetition_suppression(responses, onset="stim_onset", onset2="onset2")
+        ratio = self._by_condition(ratio.rename("p2_p1_ratio").assign_attrs(
+            long_name="second / first peak response (P2/P1; 1 = full recovery)"))
         mean = ratio.mean("image") if "image" in ratio.dims else ratio
         rec = recovery(mean, interval="interval")
         out = props.merge(ratio.to_dataset(), compat="override", join="outer")

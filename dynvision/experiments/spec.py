@@ -1,10 +1,13 @@
-"""The experiment contract: a frozen spec with defaults -> stimulus -> metrics.
+"""The experiment contract: a frozen spec with defaults -> stimulus -> metrics -> declared figures.
 
 Each experiment is an :class:`ExperimentSpec` subclass whose fields are its parameters, with
 the defaults in one place (the dataclass). A spec builds its stimulus for a model
 (:meth:`ExperimentSpec.stimulus`) and turns the area responses of any number of models into
-a metrics Dataset (:meth:`ExperimentSpec.metrics`). ``asdict(spec)`` goes into every store's
-attributes, so each result says how it was produced.
+a metrics Dataset (:meth:`ExperimentSpec.metrics`). It declares what that Dataset holds
+(``metric_specs``: :class:`~dynvision.experiments.contract.Metric`) and which figures show it
+(``figure_specs``: :class:`~dynvision.experiments.contract.Figure`); the summary table and the
+views read these declarations. ``asdict(spec)`` goes into every store's attributes, so each
+result says how it was produced.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any, ClassVar, Sequence
 
 import xarray as xr
 
+from dynvision.experiments.contract import RESPONSE_METRICS, Figure, Metric, find_metric
 from dynvision.registry import UnknownNameError, check_choice, unknown_name_message
 
 
@@ -41,6 +45,10 @@ class ExperimentSpec:
     name: ClassVar[str] = "base"
     conditions: ClassVar[tuple[str, ...]] = ()
     description: ClassVar[str] = ""
+    metric_specs: ClassVar[tuple[Metric, ...]] = RESPONSE_METRICS
+    """The variables :meth:`metrics` returns (besides fit parameters), with labels and units."""
+    figure_specs: ClassVar[tuple[Figure, ...]] = ()
+    """The experiment's own figures (the views add time courses, classifier and weights)."""
 
     images: str = "digits"
     n_images: int = 4
@@ -71,13 +79,34 @@ class ExperimentSpec:
         return [f.name for f in dataclasses.fields(cls)]
 
     @classmethod
+    def canonical(cls, name: str) -> str:
+        """The field a parameter name sets: ``X`` -> ``X_ms`` where the field carries its unit."""
+        return f"{name}_ms" if f"{name}_ms" in cls.field_names() else name
+
+    @classmethod
     def from_params(cls, **params: Any) -> "ExperimentSpec":
-        """Build a spec, raising on unknown parameter names (listing the valid ones)."""
+        """Build a spec, raising on unknown parameter names (listing the valid ones); a field
+        ``X_ms`` is also taken under its bare name ``X``."""
         valid = cls.field_names()
-        for key in params:
-            if key not in valid:
+        canonical = {}
+        for key, value in params.items():
+            name = cls.canonical(key)
+            if name not in valid:
                 raise UnknownNameError(unknown_name_message(f"parameter of experiment {cls.name!r}", key, valid))
-        return cls(**params)
+            if name in canonical:
+                raise TypeError(f"{key!r} and {name!r} are the same parameter of experiment {cls.name!r}; give one")
+            canonical[name] = value
+        return cls(**canonical)
+
+    @classmethod
+    def metric_spec(cls, name: str) -> Metric:
+        """The declaration of metric ``name`` (raises listing the declared ones)."""
+        return find_metric(cls.metric_specs, name)
+
+    @classmethod
+    def summary_metrics(cls) -> list[str]:
+        """The metrics :meth:`ExperimentResult.summary` lists, in declaration order."""
+        return [m.name for m in cls.metric_specs if m.summary]
 
     def asdict(self) -> dict[str, Any]:
         return {"experiment": self.name, **json.loads(json.dumps(dataclasses.asdict(self)))}

@@ -1,10 +1,15 @@
-"""HoloViews plumbing shared by the figures: backends, per-backend options and colours.
+"""HoloViews plumbing shared by the figures: backends, sizes, per-backend options and colours.
 
 Figures are built once and render in both backends: Bokeh (interactive, in notebooks and
-HTML) and Matplotlib (static PNG/SVG). HoloViews keeps options per backend, so every style
-goes through :func:`styled`, which sets the common options on both and the backend-specific
-ones (``tools``, ``line_dash`` / ``linestyle``...) on each. Loading the plotting backends
-here never changes the user's current backend (``hv.extension`` stays the user's call).
+HTML, on a canvas) and Matplotlib (static PNG/SVG/PDF). HoloViews keeps options per backend,
+so every style goes through :func:`styled`, which sets the common options on both and the
+backend-specific ones (``tools``, ``line_dash`` / ``linestyle``...) on each. Loading the
+plotting backends here never changes the user's current backend.
+
+Sizes: every panel has the same data area (:data:`FRAME`); :func:`grid` wraps panels into as
+many columns as fit :data:`MAX_WIDTH` (a notebook's output width), with one legend beside the
+top-right panel, so a figure never runs off the notebook and its legend is never cut or laid
+over data. Fonts are legible at that size (:data:`FONTS`).
 
 Colours: areas take the colour-blind-safe Okabe-Ito palette in hierarchy order (V1 blue,
 V2 green, V4 orange, IT vermilion...); models take the Category10 cycle (blue, orange,
@@ -21,7 +26,15 @@ MODEL_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"
 DASHES = (("solid", "-"), ("dashed", "--"), ("dotted", ":"), ("dotdash", "-."))
 """(bokeh ``line_dash``, matplotlib ``linestyle``) pairs, one per overlaid model."""
 
-BOKEH_SIZE = {"frame_width": 300, "frame_height": 200}
+FRAME = {"frame_width": 250, "frame_height": 165}
+"""The data area of every bokeh panel (px)."""
+BOKEH_SIZE = FRAME  # the name weights.py uses
+MAX_WIDTH = 820
+"""Widest a figure gets (px): JupyterLab's output area at a 1280 px wide window with the file browser open."""
+AXES_PX = 75
+"""What a panel adds to its frame: the y axis with its ticks and label (px)."""
+FONTS = {"title": "11pt", "labels": "10pt", "xticks": "9pt", "yticks": "9pt", "legend": "9pt"}
+MPL_FONTS = {"title": 10, "labels": 9, "xticks": 8, "yticks": 8, "legend": 8}
 
 
 def hv():
@@ -40,6 +53,9 @@ def hv():
         import holoviews.plotting.mpl  # noqa: F401
 
         holoviews.Store.set_current_backend(current)
+    from dynvision.views.offline import configure_bokeh
+
+    configure_bokeh()  # a canvas, not WebGL (see there)
     return holoviews
 
 
@@ -58,15 +74,68 @@ def styled(obj, common: dict | None = None, *, bokeh: dict | None = None, mpl: d
     return obj.opts(**common, **(mpl or {}), backend="matplotlib", clone=False)
 
 
-def panel(obj, title: str = "", **common):
-    """Options of a panel of curves: legend outside on the right, 3:2 frame, padding, a title."""
-    return styled(obj, {"legend_position": "right", "padding": 0.05, **({"title": title} if title else {}),
-                        **common}, mpl={"aspect": 1.5})
+def escape(text: str) -> str:
+    """``text`` with braces doubled, for use in a HoloViews title template."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def panel(obj, title: str = "", *, template: bool = False, **common):
+    """Options of one panel: the frame size, legible fonts, padding and a (short) title.
+
+    ``template``: the title is a HoloViews template (``"{dimensions}"`` is replaced by the
+    frame's key); otherwise it is shown as written. The legend is hidden here; :func:`grid`
+    shows one per figure.
+    """
+    title = title if template else escape(title)
+    return styled(obj, {"padding": 0.05, "show_legend": False, "title": title, **common},
+                  bokeh={**FRAME, "fontsize": FONTS}, mpl={"aspect": 1.5, "fontsize": MPL_FONTS})
+
+
+def with_legend(obj, title: str = ""):
+    """Show ``obj``'s legend outside its frame, on the right (never over the data), with a title."""
+    bokeh = {"label_text_font_size": FONTS["legend"], "spacing": 0, **({"title": title} if title else {})}
+    return styled(obj, {"show_legend": True, "legend_position": "right"}, bokeh={"legend_opts": bokeh},
+                  mpl={"legend_opts": {"frameon": False}})
 
 
 def legend_last(panels: list) -> list:
     """Hide the legend of every panel but the last (panels that share one legend)."""
-    return [p if i == len(panels) - 1 else styled(p, {"show_legend": False}) for i, p in enumerate(panels)]
+    return [styled(p, {"show_legend": i == len(panels) - 1}) for i, p in enumerate(panels)]
+
+
+def legend_width(labels: Sequence[str]) -> int:
+    """Roughly how wide (px) a legend of these labels is drawn."""
+    return 45 + 7 * max((len(str(x)) for x in labels), default=0)
+
+
+def columns(n: int, legend_px: int = 0, max_width: int = MAX_WIDTH) -> int:
+    """How many panels of :data:`FRAME` fit side by side within ``max_width`` with a legend.
+
+    Example:
+        >>> columns(4), columns(4, legend_px=150), columns(1)
+        (2, 2, 1)
+    """
+    panel_px = FRAME["frame_width"] + AXES_PX
+    return max(1, min(n, (max_width - legend_px) // panel_px))
+
+
+def grid(panels: list, title: str = "", legend: Sequence[str] = (), cols: int | None = None,
+         shared_axes: bool = True, legend_title: str = ""):
+    """Panels as one figure that fits a notebook: wrapped into columns, one legend beside the
+    top-right panel (``legend``: its labels, to size it), a figure title.
+
+    Example:
+        >>> fig = grid([p1, p2, p3, p4], "contrast response", legend=["V1", "V2"])  # doctest: +SKIP
+    """
+    width = max(legend_width(legend), legend_width([legend_title])) if legend else 0
+    cols = cols or columns(len(panels), width)
+    cols = max(1, min(cols, len(panels)))
+    items = [with_legend(p, legend_title) if (legend and i == cols - 1) else p for i, p in enumerate(panels)]
+    if len(items) == 1 and not title:
+        return items[0]
+    if len(items) == 1:
+        return styled(items[0], {"title": title.replace("{", "{{").replace("}", "}}")})
+    return layout(items, cols, title, shared_axes=shared_axes)
 
 
 def palette(names: Sequence[Any], colors: Sequence[str]) -> dict[str, str]:
@@ -103,8 +172,20 @@ def line(obj, color: str, *, i_dash: int = 0, width: float = 2.0, hover: bool = 
     """Style a curve: colour, width, dash (per overlaid model) and hover."""
     b, m = dash(i_dash)
     return styled(obj, {"color": color},
-                  bokeh={"line_width": width, "tools": ["hover"] if hover else [], **b, **BOKEH_SIZE},
+                  bokeh={"line_width": width, "tools": ["hover"] if hover else [], **b},
                   mpl={"linewidth": width * 0.75, **m})
+
+
+def band(obj, color: str, alpha: float = 0.18):
+    """Style an error band (a ``Spread``: mean ± s.e.m.) in a curve's colour."""
+    return styled(obj, {"alpha": alpha}, bokeh={"color": color, "line_alpha": 0, "tools": []},
+                  mpl={"facecolor": color, "edgecolor": "none", "linewidth": 0})
+
+
+def errorbars(obj, color: str):
+    """Style error bars (``ErrorBars``: ± s.e.m.) in a series' colour."""
+    return styled(obj, {"color": color}, bokeh={"line_width": 1.5, "lower_head": None, "upper_head": None},
+                  mpl={"edgecolor": color, "linewidth": 1.0, "capsize": 0})
 
 
 def spans(windows: Sequence[tuple[float, float]], alpha: float = 0.12, kdims: Sequence | None = None):
@@ -115,25 +196,25 @@ def spans(windows: Sequence[tuple[float, float]], alpha: float = 0.12, kdims: Se
     """
     h = hv()
     kw = {"kdims": list(kdims)} if kdims else {}
-    out = [styled(h.VSpan(float(a), float(b), **kw), bokeh={"color": "grey", "alpha": alpha},
-                  mpl={"facecolor": "grey", "alpha": alpha, "edgecolor": "none"}) for a, b in windows]
+    # matplotlib: a face colour only (``color`` beside HoloViews' default face colour warns once per span)
+    out = [styled(h.VSpan(float(a), float(b), **kw), {"alpha": alpha}, bokeh={"color": "grey", "line_alpha": 0},
+                  mpl={"color": None, "facecolor": "grey", "edgecolor": "none"}) for a, b in windows]
     return h.Overlay(out)
 
 
-def hline(y: float, kdims: Sequence | None = None):
-    """A thin dashed horizontal reference line (e.g. ratio = 1)."""
+def hline(y: float, kdims: Sequence | None = None, color: str = "grey"):
+    """A thin dashed horizontal reference line (e.g. ratio = 1, chance level)."""
     h = hv()
     kw = {"kdims": list(kdims)} if kdims else {}
-    return styled(h.HLine(y, **kw), {"color": "grey"}, bokeh={"line_dash": "dashed", "line_width": 1},
+    return styled(h.HLine(y, **kw), {"color": color}, bokeh={"line_dash": "dashed", "line_width": 1},
                   mpl={"linestyle": "--", "linewidth": 0.8})
 
 
 def finish_layout(items: list, cols: int, title: str = ""):
-    """Items as one Layout with ``cols`` columns (or the single item itself)."""
-    h = hv()
+    """Items as one Layout with ``cols`` columns (or the single item itself, titled)."""
     if len(items) == 1:
         title = title.replace("{", "{{").replace("}", "}}")
-        return styled(items[0], {"title": f"{title} {{dimensions}}".strip()}) if title else items[0]
+        return styled(items[0], {"title": title}) if title else items[0]
     return layout(items, cols, title)
 
 
@@ -146,8 +227,11 @@ def layout(items: list, cols: int, title: str = "", shared_axes: bool = True):
     h = hv()
     lay = h.Layout(items).cols(max(1, cols))
     common = {"shared_axes": shared_axes, **({"title": title} if title else {})}
-    return styled(lay, common, mpl={"sublabel_format": "", "hspace": 1.0, "vspace": 0.5}, clone=False)
+    return styled(lay, common, bokeh={"fontsize": {"title": "12pt"}},
+                  mpl={"sublabel_format": "", "hspace": 0.35, "vspace": 0.5, "fontsize": {"title": 11}},
+                  clone=False)
 
 
-__all__ = ["AREA_COLORS", "MODEL_COLORS", "hv", "styled", "panel", "legend_last", "palette", "ramp", "dash",
-           "line", "spans", "hline", "finish_layout", "layout"]
+__all__ = ["AREA_COLORS", "MODEL_COLORS", "FRAME", "MAX_WIDTH", "hv", "styled", "escape", "panel", "with_legend",
+           "legend_last", "legend_width", "columns", "grid", "palette", "ramp", "dash", "line", "band",
+           "errorbars", "spans", "hline", "finish_layout", "layout"]

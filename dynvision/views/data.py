@@ -64,6 +64,27 @@ def model_names(da) -> list[str]:
     return _names(da, "model", None) or [""]
 
 
+def short_names(names: Sequence[str]) -> tuple[dict[str, str], str]:
+    """Short labels for models compared along one setting, and that setting's name.
+
+    ``compare={"recurrence_type": [...]}`` labels models ``recurrence_type=full``...; legends
+    and titles show ``full`` under the title ``recurrence_type`` instead (hover keeps the
+    full label).
+
+    Example:
+        >>> short_names(["recurrence_type=full", "recurrence_type=self"])
+        ({'recurrence_type=full': 'full', 'recurrence_type=self': 'self'}, 'recurrence_type')
+        >>> short_names(["a", "b"])
+        ({'a': 'a', 'b': 'b'}, '')
+    """
+    names = [str(n) for n in names]
+    parts = [n.split("=", 1) for n in names]
+    keys = {p[0] for p in parts}
+    if len(names) > 1 and all(len(p) == 2 and "," not in n for p, n in zip(parts, names)) and len(keys) == 1:
+        return {n: p[1] for n, p in zip(names, parts)}, keys.pop()
+    return {n: n for n in names}, ""
+
+
 def area_names(da) -> list[str]:
     """The areas of ``da`` in hierarchy (stored) order."""
     return _names(da, "area", None)
@@ -80,6 +101,95 @@ def image_mean(da):
     return da.mean("image", keep_attrs=True) if "image" in da.dims else da
 
 
+def sem(da: xr.DataArray, dim: str) -> xr.DataArray:
+    """Standard error of the mean along ``dim`` (NaN skipped; NaN where fewer than two values).
+
+    Example:
+        >>> float(sem(xr.DataArray([1.0, 3.0], dims="image"), "image"))
+        1.0
+    """
+    n = da.notnull().sum(dim)
+    out = da.std(dim, ddof=1, keep_attrs=True) / np.sqrt(n.where(n > 1))
+    return out
+
+
+def image_stats(da: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray | None]:
+    """Mean and standard error over ``image`` (``None`` for the error without that dim or with
+    a single image).
+
+    Example:
+        >>> m, e = image_stats(xr.DataArray([1.0, 3.0], dims="image"))
+        >>> float(m), float(e)
+        (2.0, 1.0)
+    """
+    if "image" not in da.dims:
+        return da, None
+    mean = da.mean("image", keep_attrs=True)
+    return mean, (sem(da, "image") if da.sizes["image"] > 1 else None)
+
+
+def condition_stats(responses: xr.DataArray, condition: str | None = None
+                    ) -> tuple[xr.DataArray, xr.DataArray | None]:
+    """Mean and standard error over the samples of each ``condition`` value (over all
+    samples with ``None``): the variability across images.
+
+    The error is ``None`` where every condition value has a single sample.
+
+    Example:
+        >>> r = xr.DataArray([[1.0, 3.0], [3.0, 7.0]], dims=("sample", "time"),
+        ...                  coords={"contrast": ("sample", [0.5, 0.5])})
+        >>> m, e = condition_stats(r, "contrast")
+        >>> m.values.tolist(), e.values.tolist()
+        ([[2.0, 5.0]], [[1.0, 2.0]])
+    """
+    responses = _eager_coords(responses)
+    mean = condition_means(responses, condition)
+    if "sample" not in responses.dims:
+        return mean, None
+    if condition is None:
+        if responses.sizes["sample"] < 2:
+            return mean, None
+        return mean, sem(responses, "sample")
+    if condition in responses.dims:
+        return mean, None
+    counts = responses[condition].to_series().value_counts()
+    if counts.max() < 2:
+        return mean, None
+    groups = responses.groupby(condition)
+    n = responses.notnull().groupby(condition).sum("sample")
+    err = groups.std("sample", ddof=1) / np.sqrt(n.where(n > 1))
+    return mean, err.transpose(*mean.dims)
+
+
+def onset(responses: xr.DataArray, condition: str | None = None, value: float | None = None) -> float | None:
+    """The stimulus onset (ms) shared by the samples (of one condition value), or ``None``
+    where there is none or the samples differ.
+
+    Example:
+        >>> r = xr.DataArray(np.zeros((2, 3)), dims=("sample", "time"),
+        ...                  coords={"stim_onset": ("sample", [10.0, 10.0])})
+        >>> onset(r)
+        10.0
+    """
+    if "stim_onset" not in responses.coords:
+        return None
+    values = np.asarray(responses["stim_onset"].values, dtype=float)
+    if condition is not None and value is not None and condition in responses.coords \
+            and responses[condition].dims == responses["stim_onset"].dims:
+        values = values[np.isclose(np.asarray(responses[condition].values, dtype=float), float(value))]
+    values = values[np.isfinite(values)]
+    if values.size == 0 or not np.allclose(values, values[0]):
+        return None
+    return float(values[0])
+
+
+def _eager_coords(da: xr.DataArray) -> xr.DataArray:
+    """``da`` with its coordinates read into memory (a lazily opened store keeps them as dask
+    arrays, which xarray cannot group by)."""
+    lazy = {k: c.compute() for k, c in da.coords.items() if c.chunks is not None}
+    return da.assign_coords(lazy) if lazy else da
+
+
 def condition_means(responses: xr.DataArray, condition: str | None = None) -> xr.DataArray:
     """Responses averaged over the samples of each ``condition`` value (or over all samples).
 
@@ -93,6 +203,7 @@ def condition_means(responses: xr.DataArray, condition: str | None = None) -> xr
 
     if condition is None:
         return responses.mean("sample", keep_attrs=True) if "sample" in responses.dims else responses
+    responses = _eager_coords(responses)
     if condition not in responses.coords:
         valid = sorted(str(c) for c in responses.coords if responses[c].dims == ("sample",))
         raise UnknownNameError(unknown_name_message("condition", condition, valid))
@@ -137,5 +248,5 @@ def units(da, default: str = "a.u.") -> str:
     return str(getattr(da, "attrs", {}).get("units", default))
 
 
-__all__ = ["WINDOWS", "pick", "model_names", "area_names", "image_mean", "condition_means",
-           "stimulus_windows", "condition_values", "units"]
+__all__ = ["WINDOWS", "pick", "model_names", "short_names", "area_names", "image_mean", "image_stats", "sem", "condition_means",
+           "condition_stats", "onset", "stimulus_windows", "condition_values", "units"]

@@ -1,37 +1,66 @@
-"""Figures of each experiment's metrics: adaptation, contrast, duration and interval responses.
+"""Figures of an experiment's metrics, drawn from what its spec declares.
 
-Every function takes an :class:`~dynvision.experiments.ExperimentResult` (or its
-``metrics`` Dataset, except :func:`adaptation`, which also draws time courses), averages
-over images and draws; fitted curves are evaluated with the analysis functions from the
-fitted parameters stored in the metrics (``nr_*`` for Naka-Rushton, ``recovery_*`` for the
-exponential recovery), so a figure shows exactly what the analysis fitted.
+An experiment's spec lists its figures (:class:`~dynvision.experiments.contract.Figure`): each
+names a *kind* and the metrics (and fits) it shows. This module draws the kinds:
+
+- ``condition_curves``: each metric against the experiment's condition (mean over images ±
+  s.e.m.), with the declared fit drawn and named, the metric's reference value dashed;
+- ``area_bars``: each metric per area (V1 -> IT), bars grouped by model, ± s.e.m.;
+- ``adaptation``: the area time courses above per-area bars of the metrics.
+
+Fitted curves are evaluated from the parameters the analysis stored
+(:meth:`~dynvision.experiments.contract.Fit.curve`), so a figure shows exactly what was
+fitted. :func:`contrast_response`, :func:`interval_response`... draw one declared figure by
+name.
 
 Example:
-    >>> from dynvision.views.experiments import contrast_response
-    >>> fig = contrast_response(result)  # doctest: +SKIP
+    >>> from dynvision.views.experiments import draw
+    >>> fig = draw(result, "contrast_response")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 from typing import Any, Sequence
 
-import numpy as np
 import xarray as xr
 
-from dynvision.views import data as D
-from dynvision.views._hv import hv, layout
-from dynvision.views.timecourses import response_timecourses
+from dynvision.views._hv import grid, hv
+from dynvision.views.timecourses import LATENCY_LABEL, response_timecourses
 from dynvision.views.tuning import area_bars, condition_panels
 
-_NR = {"nr_r_max": "r_max", "nr_c50": "c50", "nr_n": "n", "nr_baseline": "baseline", "nr_r2": "r2"}
-_RECOVERY = {"recovery_r0": "r0", "recovery_r_inf": "r_inf", "recovery_tau": "tau", "recovery_r2": "r2"}
 
-
-def _metrics(result: Any) -> xr.Dataset:
+def metrics_of(result: Any) -> xr.Dataset:
+    """The metrics Dataset of a result (or the Dataset itself)."""
     metrics = getattr(result, "metrics", result)
     if not isinstance(metrics, xr.Dataset):
         raise TypeError(f"expected an ExperimentResult or its metrics Dataset, got {type(result).__name__}")
     return metrics
+
+
+def spec_of(result: Any):
+    """The experiment spec (class or instance) a result or metrics Dataset comes from."""
+    from dynvision.experiments import EXPERIMENTS
+
+    spec = getattr(result, "spec", None)
+    if spec is not None:
+        return spec
+    name = metrics_of(result).attrs.get("experiment")
+    if name is None:
+        raise ValueError("these metrics do not say which experiment produced them (attrs['experiment']); "
+                         "pass the ExperimentResult")
+    return EXPERIMENTS.get(name)
+
+
+def declared(result: Any, name: str):
+    """The figure ``name`` as the result's experiment declares it (raises listing the declared ones)."""
+    from dynvision.registry import UnknownNameError, unknown_name_message
+
+    spec = spec_of(result)
+    for figure in spec.figure_specs:
+        if figure.name == name:
+            return figure
+    raise UnknownNameError(unknown_name_message(f"figure of experiment {spec.name!r}", name,
+                                                [f.name for f in spec.figure_specs]))
 
 
 def _need(metrics: xr.Dataset, names: Sequence[str], what: str) -> None:
@@ -40,145 +69,110 @@ def _need(metrics: xr.Dataset, names: Sequence[str], what: str) -> None:
         raise ValueError(f"{what} needs the metrics {missing}; this result has {sorted(metrics.data_vars)}")
 
 
-def _params(metrics: xr.Dataset, names: dict[str, str]) -> xr.Dataset | None:
-    have = [k for k in names if k in metrics]
-    return metrics[have].rename({k: names[k] for k in have}) if have else None
+def _metric(spec, name: str):
+    try:
+        return spec.metric_spec(name)
+    except (KeyError, ValueError):
+        return None
 
 
-def _grid(values: np.ndarray, name: str, log: bool, start: float | None = None) -> xr.DataArray:
-    lo, hi = (float(np.min(values)) if start is None else start), float(np.max(values))
-    x = np.geomspace(lo, hi, 121) if log else np.linspace(lo, hi, 121)
-    return xr.DataArray(x, dims=name, coords={name: x})
+def condition_curves_figure(result: Any, figure, *, color_by: str | None = None,
+                            models: Sequence[str] | None = None, areas: Sequence[str] | None = None,
+                            title: str = ""):
+    """Kind ``condition_curves``: every metric of ``figure`` against the experiment's condition."""
+    metrics, spec = metrics_of(result), spec_of(result)
+    _need(metrics, figure.metrics, f"the figure {figure.name!r}")
+    condition = spec.conditions[0]
+    panels, legend, setting = [], [], ""
+    for name in figure.metrics:
+        metric, fit = _metric(spec, name), figure.fit_for(name)
+        curve = fit.curve(metrics, condition) if fit is not None and fit.available(metrics) else None
+        p, labels, setting = condition_panels(
+            metrics[name], condition, fit=curve, fit_params=fit.parameters(metrics) if curve is not None else None,
+            fit_label=fit.label if curve is not None else None, color_by=color_by, models=models, areas=areas,
+            logx=figure.logx, reference=metric.reference if metric is not None else None, name=name, metric=metric)
+        panels += p
+        legend = labels if len(labels) >= len(legend) else legend
+    return grid(panels, title or figure.title, legend=legend, legend_title=setting)
 
 
-def naka_rushton_curve(metrics: xr.Dataset) -> xr.DataArray:
-    """The fitted Naka-Rushton function ``(model, area, contrast)`` on a grid from 0 to the top contrast.
+def area_bars_figure(result: Any, figure, *, models: Sequence[str] | None = None,
+                     areas: Sequence[str] | None = None, title: str = "", **_: Any):
+    """Kind ``area_bars``: every metric of ``figure`` per area, bars grouped by model."""
+    metrics, spec = metrics_of(result), spec_of(result)
+    _need(metrics, figure.metrics, f"the figure {figure.name!r}")
+    from dynvision.views.data import short_names
 
-    Example:
-        >>> curve = naka_rushton_curve(result.metrics)  # doctest: +SKIP
-    """
-    from dynvision.analysis import naka_rushton
-
-    _need(metrics, list(_NR)[:4], "the Naka-Rushton curve")
-    c = _grid(metrics["contrast"].values, "contrast", False, start=0.0)
-    out = naka_rushton(c, metrics["nr_r_max"], metrics["nr_c50"], metrics["nr_n"], metrics["nr_baseline"])
-    return out.transpose(..., "contrast").rename("peak_height")
-
-
-def recovery_curve(metrics: xr.Dataset) -> xr.DataArray:
-    """The fitted recovery ``r_inf - (r_inf - r0) exp(-interval / tau)`` ``(model, area, interval)``.
-
-    Example:
-        >>> curve = recovery_curve(result.metrics)  # doctest: +SKIP
-    """
-    from dynvision.analysis import recovery_curve
-
-    _need(metrics, list(_RECOVERY)[:3], "the recovery curve")
-    i = _grid(metrics["interval"].values, "interval", True)
-    i, r0, r_inf, tau = xr.broadcast(i, *(metrics[f"recovery_{k}"] for k in ("r0", "r_inf", "tau")))
-    out = i.copy(data=recovery_curve(i.values, r0.values, r_inf.values, tau.values))
-    return out.transpose(..., "interval").rename("suppression")
+    names = list(models) if models else ([str(m) for m in metrics["model"].values] if "model" in metrics.dims else [])
+    short, setting = short_names(names)
+    panels = [area_bars(metrics[m], models=models, areas=areas, spec=_metric(spec, m)) for m in figure.metrics]
+    return grid(panels, title or figure.title, legend=[short[n] for n in names] if len(names) > 1 else [],
+                legend_title=setting)
 
 
-def _rows(rows: list[list], title: str):
-    cols = max(len(r) for r in rows) if any(len(r) > 1 for r in rows) else len(rows)
-    return layout([p for r in rows for p in r], cols, title)
-
-
-def contrast_response(result: Any, *, measure: str = "peak_height", color_by: str | None = None,
-                      models: Sequence[str] | None = None, areas: Sequence[str] | None = None, title: str = ""):
-    """Peak response vs contrast per area, with the Naka-Rushton fit (hover shows c50, n, r2).
-
-    Example:
-        >>> fig = contrast_response(result, color_by="model")  # doctest: +SKIP
-    """
-    metrics = _metrics(result)
-    _need(metrics, [measure], "the contrast response")
-    fit = naka_rushton_curve(metrics) if measure == "peak_height" and "nr_c50" in metrics else None
-    panels = condition_panels(D.image_mean(metrics[measure]), "contrast", fit=fit,
-                              fit_params=_params(metrics, _NR) if fit is not None else None,
-                              color_by=color_by, models=models, areas=areas)
-    return _rows([panels], title or "contrast response")
-
-
-def contrast_latency(result: Any, *, measures: Sequence[str] = ("onset_latency", "peak_time"),
-                     color_by: str | None = None, models: Sequence[str] | None = None,
-                     areas: Sequence[str] | None = None, title: str = ""):
-    """Onset latency and peak time vs contrast (one row per measure).
-
-    Example:
-        >>> fig = contrast_latency(result)  # doctest: +SKIP
-    """
-    metrics = _metrics(result)
-    _need(metrics, measures, "the latency figure")
-    rows = [condition_panels(D.image_mean(metrics[m]), "contrast", color_by=color_by, models=models, areas=areas)
-            for m in measures]
-    return _rows(rows, title or "latency vs contrast")
-
-
-def duration_response(result: Any, *, measures: Sequence[str] = ("total_response", "summation_ratio",
-                                                                 "offset_response"),
-                      color_by: str | None = None, models: Sequence[str] | None = None,
-                      areas: Sequence[str] | None = None, title: str = ""):
-    """Summed response, summation ratio (1 = linear) and offset response vs duration.
-
-    Example:
-        >>> fig = duration_response(result)  # doctest: +SKIP
-    """
-    metrics = _metrics(result)
-    _need(metrics, measures, "the duration response")
-    rows = []
-    for m in measures:
-        params = _params(metrics, {"summation_exponent": "exponent"}) if m == "summation_ratio" else None
-        rows.append(condition_panels(D.image_mean(metrics[m]), "duration", fit_params=params, logx=True,
-                                     reference=1.0 if m == "summation_ratio" else None, color_by=color_by,
-                                     models=models, areas=areas))
-    return _rows(rows, title or "duration response")
-
-
-def interval_response(result: Any, *, color_by: str | None = None, models: Sequence[str] | None = None,
-                      areas: Sequence[str] | None = None, title: str = ""):
-    """Second / first peak ratio vs interval with the exponential recovery fit (hover shows tau).
-
-    Example:
-        >>> fig = interval_response(result)  # doctest: +SKIP
-    """
-    metrics = _metrics(result)
-    _need(metrics, ["suppression"], "the interval response")
-    fit = recovery_curve(metrics) if "recovery_tau" in metrics else None
-    panels = condition_panels(D.image_mean(metrics["suppression"]), "interval", fit=fit,
-                              fit_params=_params(metrics, _RECOVERY) if fit is not None else None,
-                              logx=True, reference=1.0, color_by=color_by, models=models, areas=areas)
-    return _rows([panels], title or "repetition suppression and recovery")
-
-
-def area_properties(result: Any, *, measures: Sequence[str] = ("onset_latency", "peak_time", "response_duration"),
-                    models: Sequence[str] | None = None, areas: Sequence[str] | None = None, title: str = ""):
-    """Response properties per area (V1 -> IT), bars grouped by model (mean over images).
-
-    Example:
-        >>> fig = area_properties(result)  # doctest: +SKIP
-    """
-    metrics = _metrics(result)
-    _need(metrics, measures, "the area properties")
-    bars = [area_bars(metrics[m], models=models, areas=areas) for m in measures]
-    return layout(bars, len(bars), title or "response properties per area")
-
-
-def adaptation(result: Any, *, measures: Sequence[str] = ("adaptation_index", "sustained_ratio"),
-               models: Sequence[str] | None = None, areas: Sequence[str] | None = None, title: str = ""):
-    """Adaptation: time courses per area and the adaptation index / sustained ratio per area.
-
-    Example:
-        >>> fig = adaptation(result)  # doctest: +SKIP
-    """
-    metrics = _metrics(result)
-    _need(metrics, measures, "the adaptation figure")
-    tc = response_timecourses(result.responses, models=models, areas=areas)
+def adaptation_figure(result: Any, figure, *, models: Sequence[str] | None = None,
+                      areas: Sequence[str] | None = None, title: str = "", **_: Any):
+    """Kind ``adaptation``: area time courses (± s.e.m.), then the metrics per area."""
+    metrics, spec = metrics_of(result), spec_of(result)
+    _need(metrics, figure.metrics, f"the figure {figure.name!r}")
+    responses = getattr(result, "responses", None)
+    if responses is None:
+        raise TypeError("the adaptation figure draws time courses: pass the ExperimentResult, not its metrics")
+    tc = response_timecourses(responses, models=models, areas=areas, metrics=metrics)
     row1 = list(tc) if isinstance(tc, hv().Layout) else [tc]
-    row2 = [area_bars(metrics[m], models=models, areas=areas) for m in measures]
-    return _rows([row1, row2], title or "adaptation")
+    row2 = [area_bars(metrics[m], models=models, areas=areas, spec=_metric(spec, m)) for m in figure.metrics]
+    names = list(models) if models else [str(m) for m in responses["model"].values]
+    if len(names) > 1:  # the bars' colours are the models: their own legend, beside the last bar panel
+        from dynvision.views._hv import with_legend
+        from dynvision.views.data import short_names
+
+        row2[-1] = with_legend(row2[-1], short_names(names)[1])
+    areas_shown = [str(a) for a in responses["area"].values] if areas is None else list(areas)
+    return grid(row1 + row2, title or figure.title, legend=[*areas_shown, LATENCY_LABEL])
 
 
-__all__ = ["contrast_response", "contrast_latency", "duration_response", "interval_response",
-           "area_properties", "adaptation", "naka_rushton_curve", "recovery_curve"]
+def draw(result: Any, name: str, **kwargs: Any):
+    """Draw the figure ``name`` that the result's experiment declares.
+
+    Example:
+        >>> fig = draw(result, "interval_response", color_by="area")  # doctest: +SKIP
+    """
+    from dynvision.views.figures import FIGURE_KINDS
+
+    figure = declared(result, name)
+    return FIGURE_KINDS.get(figure.kind)(result, figure, **kwargs)
+
+
+def contrast_response(result: Any, **kwargs: Any):
+    """Peak response vs contrast per area, with the Naka-Rushton fit (hover shows c50, n, r²)."""
+    return draw(result, "contrast_response", **kwargs)
+
+
+def contrast_latency(result: Any, **kwargs: Any):
+    """Onset latency and peak time vs contrast (one row per measure)."""
+    return draw(result, "contrast_latency", **kwargs)
+
+
+def duration_response(result: Any, **kwargs: Any):
+    """Summed response, summation ratio (1 = linear) and offset response vs duration."""
+    return draw(result, "duration_response", **kwargs)
+
+
+def interval_response(result: Any, **kwargs: Any):
+    """P2/P1 (second / first peak; 1 = full recovery) vs interval, with the recovery fit."""
+    return draw(result, "interval_response", **kwargs)
+
+
+def area_properties(result: Any, **kwargs: Any):
+    """Onset latency, peak time and response duration per area (V1 -> IT), grouped by model."""
+    return draw(result, "properties", **kwargs)
+
+
+def adaptation(result: Any, **kwargs: Any):
+    """Adaptation: time courses per area and the adaptation index / sustained ratio per area."""
+    return draw(result, "adaptation", **kwargs)
+
+
+__all__ = ["adaptation", "adaptation_figure", "area_bars_figure", "area_properties", "condition_curves_figure",
+           "contrast_latency", "contrast_response", "declared", "draw", "duration_response", "interval_response",
+           "metrics_of", "spec_of"]

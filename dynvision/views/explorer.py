@@ -8,6 +8,13 @@ moves to the sample with given condition values. The views are HoloViews element
 plain slices of the tree (``activity_data`` and friends), and :meth:`ActivationExplorer.panel`
 lays them out with widgets and a play button, for JupyterLab or ``panel serve``.
 
+It opens where there is something to see: at the largest contrast (if contrast varies) and at
+the time the area's response peaks. Times are shown from stimulus onset (where all samples
+share one), with the stimulus window shaded on the time course; every view's title carries
+the time it shows, so a title and its plot always agree, also while the slider is held.
+Changing the model, area, channel or sample redraws the views with ranges that fit the new
+selection (all 256 channels of IT after V1's 64).
+
 Example:
     >>> from dynvision.views import ActivationExplorer, extension
     >>> extension()  # doctest: +SKIP
@@ -27,8 +34,8 @@ import xarray as xr
 from dynvision.views import trees as T
 from dynvision.views.offline import ensure_backend
 
-REDUCED_NOTE = ("{area} was stored reduced ({how}): there is no map, so the left plot shows the "
-                "channel profile at the current time. Store full maps with `Simulation.run(..., reduce=None)` "
+REDUCED_NOTE = ("{area} was stored reduced ({how}): there is no spatial map, so the plot beside the "
+                "stimulus shows the channel profile at the current time. Store full maps with `Simulation.run(..., reduce=None)` "
                 "or `run_experiment(..., reduce='none')`.")
 
 
@@ -74,9 +81,14 @@ class ActivationExplorer(param.Parameterized):
         conditions = {k: params.pop(k) for k in list(params) if k in T.conditions(self.tree, derived=True)}
         if "area" in params:  # first: it sets the channels to choose from
             self.area = params.pop("area")
+        chosen = set(params) | set(conditions)
         self.param.update(**params)
         if conditions:
             self.select(**conditions)
+        if not chosen & {"sample", *conditions}:  # open where there is something to see
+            self.sample = T.strongest_sample(self.tree)
+        if "time" not in chosen:
+            self.time = T.peak_time(self.tree, self.area, self.sample, self.channel)
 
     # ----------------------------------------------------------------------------- state
     @property
@@ -99,7 +111,7 @@ class ActivationExplorer(param.Parameterized):
         tree = self.tree
         areas, times = T.area_names(tree), T.times(tree)
         self.param.area.objects = areas
-        self.param.time.objects = {f"{t:g} ms": t for t in times}
+        self.param.time.objects = {self._time_text(t): t for t in times}
         self.param.sample.bounds = (0, T.activity(tree, areas[0]).sizes["sample"] - 1)
         area = self.area if self.area in areas else areas[0]
         self.param.channel.objects = T.channels(tree, area)
@@ -146,6 +158,16 @@ class ActivationExplorer(param.Parameterized):
         self.sample = T.find_sample(self.tree, {**self.conditions, **conditions}, keep=list(conditions))
         return self.sample
 
+    @property
+    def onset(self) -> float | None:
+        """The stimulus onset (ms) that times are shown from (``None``: absolute times)."""
+        return T.onset(self.tree)
+
+    def _time_text(self, t: float) -> str:
+        """A time as shown: from stimulus onset where there is one."""
+        on = T.onset(self.tree)
+        return f"{t - on:g} ms" if on is not None else f"{t:g} ms"
+
     def _state(self) -> tuple[xr.DataTree, str, Any, int, float]:
         """The current selection, coerced to what the current tree holds (mid-update safe)."""
         tree = self.tree
@@ -186,48 +208,64 @@ class ActivationExplorer(param.Parameterized):
         data = self.activity_data()
         lo, hi = T.value_range(tree, area, sample, channel)
         vdim = hv.Dimension("activity", range=(lo, hi))
-        size = {"width": 360, "height": 300, "framewise": True}
+        size = {"width": 310, "height": 260, "framewise": True, "axiswise": True}
+        when = f"t = {self._time_text(time)}"
         if data.dims == ("channel",):
             curve = hv.Curve((data["channel"].values, data.values), "channel", vdim)
             points = ([channel], [float(data.sel(channel=channel))]) if channel != T.MEAN else ([], [])
             marker = hv.Scatter(points, "channel", vdim)
             overlay = curve.opts(color="#1f77b4", backend="bokeh") * marker.opts(color="#d62728", size=8,
                                                                                 backend="bokeh")
-            return overlay.opts(title=f"{area}: channel profile at t = {time:g} ms (stored reduced)",
-                                show_legend=False, backend="bokeh", **size)
-        label = "mean over channels" if channel == T.MEAN else f"channel {channel}"
+            curve = curve.opts(framewise=True, axiswise=True, backend="bokeh")
+            return overlay.opts(title=f"{area} channels · {when}", show_legend=False,
+                                fontsize={"title": "10pt"}, backend="bokeh", **size)
+        label = "mean" if channel == T.MEAN else f"ch {channel}"
         img = hv.Image((data["x"].values, data["y"].values, data.values), ["x", "y"], vdim)
-        return img.opts(title=f"{area} ({label}) at t = {time:g} ms", cmap=self.cmap, colorbar=True,
-                        invert_yaxis=True, tools=["hover"], backend="bokeh", **size)
+        return img.opts(title=f"{area} · {label} · {when}", cmap=self.cmap, colorbar=True,
+                        invert_yaxis=True, tools=["hover"], fontsize={"title": "10pt"}, backend="bokeh", **size)
+
+    def _time_dim(self):
+        hv = ensure_backend()
+        if self.onset is None:
+            return hv.Dimension("time", unit="ms")
+        return hv.Dimension("time_from_onset", label="time from stimulus onset", unit="ms")
 
     def time_course_element(self):
-        """HoloViews Curve of :meth:`time_course_data` (the marker comes from :meth:`time_marker`)."""
+        """HoloViews Curve of :meth:`time_course_data` over the stimulus windows (shaded), with
+        time from stimulus onset (the marker comes from :meth:`time_marker`)."""
         hv = ensure_backend()
         tree, area, channel, sample, _ = self._state()
         data = self.time_course_data()
-        label = "mean over channels" if channel == T.MEAN else f"channel {channel}"
+        shift = self.onset or 0.0
+        label = "mean of channels" if channel == T.MEAN else f"channel {channel}"
         shown = T.conditions(tree)
         what = ", ".join(f"{k}={_fmt(v)}" for k, v in T.sample_conditions(tree, sample).items() if k in shown)
-        curve = hv.Curve((data["time"].values, data.values), hv.Dimension("time", unit="ms"),
-                         hv.Dimension("response", label=f"{area} response"))
-        title = f"{self.model} · {area} ({label})" + (f" · {what}" if what else "")
-        return curve.opts(title=title, framewise=True, width=740, height=260, tools=["hover"], line_width=2,
-                          backend="bokeh")
+        tdim, rdim = self._time_dim(), hv.Dimension("response", label=f"{area} response")
+        curve = hv.Curve((data["time"].values - shift, data.values), tdim, rdim).opts(
+            framewise=True, axiswise=True, tools=["hover"], line_width=2, color="#1f77b4", backend="bokeh")
+        spans = [hv.VSpan(a - shift, b - shift, kdims=[tdim, rdim]).opts(color="grey", alpha=0.15, backend="bokeh")
+                 for a, b in T.stimulus_windows(tree, sample)]
+        title = f"{self.model} · {area} · {label}" + (f" · {what}" if what else "")
+        return hv.Overlay([*spans, curve]).opts(title=title, framewise=True, width=560, height=230,
+                                                backend="bokeh")
 
     def time_marker(self):
-        """A vertical line at the current time."""
+        """A vertical line at the current time (from stimulus onset where there is one)."""
         hv = ensure_backend()
-        return hv.VLine(self._state()[4]).opts(color="#d62728", line_dash="dashed", line_width=1.5, backend="bokeh")
+        t = self._state()[4] - (self.onset or 0.0)
+        return hv.VLine(t, kdims=[self._time_dim(), "response"]).opts(
+            color="#d62728", line_dash="dashed", line_width=1.5, backend="bokeh")
 
     def stimulus_element(self):
         """HoloViews view of the stimulus frame (grey Image, RGB, or a note when not stored)."""
         hv = ensure_backend()
         data = self.stimulus_data()
-        size = {"width": 300, "height": 300}
+        size = {"width": 230, "height": 230}
         if data is None:
             note = hv.Text(0.5, 0.5, "no stimulus stored\n(store_stimulus=False)")
             return note.opts(title="stimulus", xaxis=None, yaxis=None, backend="bokeh", **size)
-        opts = {"title": f"stimulus at t = {self._state()[4]:g} ms", "invert_yaxis": True, **size}
+        opts = {"title": f"stimulus · t = {self._time_text(self._state()[4])}", "invert_yaxis": True,
+                "fontsize": {"title": "10pt"}, **size}
         xs, ys = data["x"].values, data["y"].values
         if data.ndim == 3:
             return hv.RGB((xs, ys, *[data.values[..., i] for i in range(3)])).opts(backend="bokeh", **opts)
@@ -236,16 +274,12 @@ class ActivationExplorer(param.Parameterized):
                                                                      backend="bokeh", **opts)
 
     # ----------------------------------------------------------------------------- layout
-    def _dynamic(self, method):
+    def _dynamic(self, method, params=("time", "cmap")):
+        """A DynamicMap of ``method`` that follows the time (and colour map); a change of
+        anything else builds a new one (:meth:`panel`), so that ranges start afresh."""
         hv = ensure_backend()
 
-        return hv.DynamicMap(lambda **_: method(), streams=[hv.streams.Params(
-            self, ["model", "area", "channel", "sample", "time", "cmap"])])
-
-    def _kind(self) -> tuple[str, str]:
-        data = self.stimulus_data()
-        stim = "none" if data is None else ("rgb" if data.ndim == 3 else "grey")
-        return ("profile" if self.reduced else "image"), stim
+        return hv.DynamicMap(lambda **_: method(), streams=[hv.streams.Params(self, list(params))])
 
     def _rebuild_condition_widgets(self) -> None:
         box = getattr(self, "_conditions_box", None)
@@ -258,7 +292,7 @@ class ActivationExplorer(param.Parameterized):
         current = self.conditions
         for name, values in T.conditions(tree).items():
             widget = pn.widgets.Select(**_label(pn.widgets.Select, name), options={_fmt(v): v for v in values},
-                                       value=current[name], width=240)
+                                       value=current[name], width=220)
             widget.param.watch(lambda event, n=name: None if self._syncing else self.select(**{n: event.new}),
                                "value")
             self._widgets[name] = widget
@@ -267,8 +301,8 @@ class ActivationExplorer(param.Parameterized):
         unique = bool(names) and not table[names].duplicated().any()
         objects = list(self._widgets.values())
         if not unique and len(table) > 1:
-            objects.append(pn.widgets.IntSlider.from_param(self.param.sample, width=240))
-        box.objects = objects
+            objects.append(pn.widgets.IntSlider.from_param(self.param.sample, width=220))
+        box.objects = objects or [pn.Spacer(height=0)]  # an empty layout is a Bokeh warning
         box.visible = bool(objects)
 
     def _info(self) -> str:
@@ -291,24 +325,27 @@ class ActivationExplorer(param.Parameterized):
         """
         import panel as pn
 
-        self._conditions_box = pn.Column(width=260, margin=0)
+        self._conditions_box = pn.Column(width=230, margin=0)
         self._rebuild_condition_widgets()
-        kinds = {"value": self._kind()}
         map_pane = pn.pane.HoloViews(self._dynamic(self.activity_element), backend="bokeh", linked_axes=False)
-        stim_pane = pn.pane.HoloViews(self._dynamic(self.stimulus_element), backend="bokeh", linked_axes=False)
+        stim_pane = pn.pane.HoloViews(self._dynamic(self.stimulus_element, ("time",)), backend="bokeh",
+                                      linked_axes=False)
 
-        def refresh(*_):
-            kind = self._kind()
-            if kind[0] != kinds["value"][0]:
-                map_pane.object = self._dynamic(self.activity_element)
-            if kind[1] != kinds["value"][1]:
-                stim_pane.object = self._dynamic(self.stimulus_element)
-            kinds["value"] = kind
+        def course():
+            return self.time_course_element() * hv_dynamic_marker(self)
 
-        self.param.watch(refresh, ["model", "area"])
-        course = self._dynamic(self.time_course_element) * hv_dynamic_marker(self)
-        w = dict(width=240)
-        player = {"interval": 150, "loop_policy": "loop", "show_value": False, "width": 240}
+        course_pane = pn.pane.HoloViews(course(), backend="bokeh", linked_axes=False)
+
+        def refresh(event):
+            # a new selection: new plots, whose ranges fit it (a DynamicMap would keep the old ones)
+            map_pane.object = self._dynamic(self.activity_element)
+            course_pane.object = course()
+            if event.name in ("model", "sample"):
+                stim_pane.object = self._dynamic(self.stimulus_element, ("time",))
+
+        self.param.watch(refresh, ["model", "area", "channel", "sample"])
+        w = dict(width=220)
+        player = {"interval": 150, "loop_policy": "loop", "show_value": False, "width": 220}
         if "visible_buttons" in pn.widgets.DiscretePlayer.param:  # Panel >= 1.5
             player.update(visible_buttons=["first", "previous", "reverse", "pause", "play", "next", "last"],
                           show_loop_controls=False)
@@ -318,15 +355,16 @@ class ActivationExplorer(param.Parameterized):
             pn.widgets.Select.from_param(self.param.area, **w),
             pn.widgets.Select.from_param(self.param.channel, **w),
             self._conditions_box,
-            pn.widgets.DiscreteSlider.from_param(self.param.time, **_label(pn.widgets.DiscreteSlider, "time"), **w),
+            pn.widgets.DiscreteSlider.from_param(
+                self.param.time, **_label(pn.widgets.DiscreteSlider,
+                                          "time from onset" if self.onset is not None else "time"), **w),
             pn.widgets.DiscretePlayer.from_param(self.param.time, **_label(pn.widgets.DiscretePlayer, "play"),
                                                  **player),
             pn.widgets.Select.from_param(self.param.cmap, **_label(pn.widgets.Select, "colour map"), **w),
-            width=270,
+            width=240,
         )
         info = pn.pane.Markdown(pn.bind(lambda *_: self._info(), self.param.model, self.param.area,
-                                        self.param.sample), width=740)
-        course_pane = pn.pane.HoloViews(course, backend="bokeh", linked_axes=False)
+                                        self.param.sample), width=560)
         views = pn.Column(pn.Row(stim_pane, map_pane), course_pane, info)
         return pn.Row(controls, views, name="ActivationExplorer")
 

@@ -32,6 +32,8 @@ KNOBS = ("dt", "tau", "tff", "trc", "tfb", "recurrence_type", "skip", "feedback"
 """Parameters of the explorer that are model constructor arguments."""
 
 DEFAULT_KWARGS = {"width": 0.125}
+DELAYS = ("tff", "trc", "tfb")
+"""The delay knobs (ms): their sliders step by ``dt``."""
 
 
 @contextlib.contextmanager
@@ -219,26 +221,29 @@ class ModelExplorer(param.Parameterized):
 
     # ----------------------------------------------------------------------------- views
     def element(self):
-        """HoloViews overlay: each area's response (solid) over the reference (dashed)."""
+        """HoloViews overlay: each area's response (solid) over the reference (dashed), time
+        from stimulus onset, the stimulus shaded."""
         hv = ensure_backend()
         from dynvision.views._hv import AREA_COLORS
 
         r = self.responses
-        items = [hv.VSpan(float(r.stim_onset), float(r.stim_offset)).opts(
-            backend="bokeh", color="grey", alpha=0.12)]
+        onset = float(r.stim_onset)
+        items = [hv.VSpan(0.0, float(r.stim_offset) - onset).opts(backend="bokeh", color="grey", alpha=0.12)]
         for i, area in enumerate(r["area"].values.tolist()):
             color = AREA_COLORS[i % len(AREA_COLORS)]
             if self.reference is not None and area in self.reference["area"].values:
                 ref = self.reference.sel(area=area)
-                items.append(hv.Curve((ref["time"].values, ref.values), "time", "response",
-                                      label=f"{area} (start)").opts(
+                start = float(self.reference.stim_onset)
+                items.append(hv.Curve((ref["time"].values - start, ref.values), "time", "response",
+                                      label=f"{area} start").opts(
                     backend="bokeh", color=color, line_dash="dashed", line_width=1, alpha=0.6))
             cur = r.sel(area=area)
-            items.append(hv.Curve((cur["time"].values, cur.values), "time", "response", label=area).opts(
+            items.append(hv.Curve((cur["time"].values - onset, cur.values), "time", "response", label=area).opts(
                 backend="bokeh", color=color, line_width=2.5))
         return hv.Overlay(items).opts(
-            backend="bokeh", title="area responses (mean over channels and space)", width=700, height=380,
-            legend_position="right", framewise=True, xlabel="time (ms)", ylabel="response (a.u.)")
+            backend="bokeh", title="area responses (mean of channels and space)", frame_width=340, frame_height=260,
+            legend_position="right", framewise=True, xlabel="time from stimulus onset (ms)",
+            ylabel="response (a.u.)", fontsize={"title": "11pt", "labels": "10pt", "legend": "9pt"})
 
     def panel(self):
         """The app: knobs left; errors, warnings, the responses and the status right."""
@@ -246,19 +251,28 @@ class ModelExplorer(param.Parameterized):
 
         hv = ensure_backend()
         names = [*KNOBS, "contrast", "t_stim"]
-        widgets = {n: {"width": 240} for n in names}
+        widgets = {n: {"width": 220} for n in names}
         for n in ("tau", "tff", "trc", "tfb", "contrast", "t_stim"):  # update on release, not while dragging
             widgets[n].update(type=pn.widgets.FloatSlider, throttled=True)
-        knobs = pn.Param(self.param, parameters=names, show_name=False, width=260, widgets=widgets)
+        for n in DELAYS:  # delays are whole multiples of dt: the sliders step by dt
+            widgets[n]["step"] = float(self.dt)
+        knobs = pn.Param(self.param, parameters=names, show_name=False, width=240, widgets=widgets)
+
+        def follow_dt(event) -> None:
+            for n in DELAYS:
+                if n in knobs._widgets:
+                    knobs._widgets[n].step = float(event.new)
+
+        self.param.watch(follow_dt, "dt")
         plot = hv.DynamicMap(lambda **_: self.element(), streams=[hv.streams.Params(self, ["responses"])])
         error = pn.pane.Alert(pn.bind(lambda e: e or "", self.param.error), alert_type="danger",
-                              visible=self.param.error.rx.bool(), width=700)
+                              visible=self.param.error.rx.bool(), width=540)
         note = pn.pane.Alert(pn.bind(lambda w: w or "", self.param.note), alert_type="warning",
-                             visible=self.param.note.rx.bool(), width=700)
-        status = pn.pane.Markdown(self.param.status, width=700)
+                             visible=self.param.note.rx.bool(), width=540)
+        status = pn.pane.Markdown(self.param.status, width=540)
         return pn.Row(pn.Column(pn.pane.Markdown("### Model dynamics"), knobs),
                       pn.Column(error, note, pn.pane.HoloViews(plot, backend="bokeh"), status),
                       name="ModelExplorer")
 
 
-__all__ = ["KNOBS", "ModelExplorer"]
+__all__ = ["DELAYS", "KNOBS", "ModelExplorer"]

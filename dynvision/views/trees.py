@@ -243,6 +243,47 @@ def stimulus_frame(tree: xr.DataTree, sample: int, time: float) -> xr.DataArray 
     return da.transpose("y", "x", "channel").load()
 
 
+def stimulus_windows(tree: xr.DataTree, sample: int) -> list[tuple[float, float]]:
+    """The ``(onset, offset)`` windows (ms) of one sample's presentations (none if not recorded)."""
+    row = sample_table(tree).iloc[int(sample)]
+    out = []
+    for on, off in (("stim_onset", "stim_offset"), ("onset2", "offset2")):
+        if on in row and off in row:
+            a, b = float(row[on]), float(row[off])
+            if np.isfinite(a) and np.isfinite(b):
+                out.append((a, b))
+    return out
+
+
+def onset(tree: xr.DataTree) -> float | None:
+    """The stimulus onset (ms) shared by every sample, or ``None`` (none recorded, or they differ)."""
+    table = sample_table(tree)
+    if "stim_onset" not in table:
+        return None
+    values = np.asarray(table["stim_onset"], dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size == 0 or not np.allclose(values, values[0]):
+        return None
+    return float(values[0])
+
+
+def peak_time(tree: xr.DataTree, area: str, sample: int, channel: Any = MEAN) -> float:
+    """When the area's (channel's) mean response is largest (ms): an informative time to show."""
+    course = time_course(tree, area, sample, channel)
+    values = np.asarray(course.values, dtype=float)
+    if not np.isfinite(values).any():
+        return float(course["time"].values[0])
+    return float(course["time"].values[int(np.nanargmax(values))])
+
+
+def strongest_sample(tree: xr.DataTree) -> int:
+    """The first sample at the largest contrast (0 when contrast does not vary)."""
+    table = sample_table(tree)
+    if "contrast" not in table or table["contrast"].nunique() < 2:
+        return 0
+    return int(np.argmax(np.asarray(table["contrast"], dtype=float)))
+
+
 def times(tree: xr.DataTree) -> list[float]:
     """The time coordinate (ms) as floats."""
     return [float(t) for t in activity(tree, area_names(tree)[0])["time"].values]
@@ -254,5 +295,5 @@ def channels(tree: xr.DataTree, area: str) -> list:
 
 
 __all__ = ["MEAN", "activity", "activity_map", "area_names", "as_trees", "channels", "conditions",
-           "find_sample", "is_reduced", "sample_conditions", "sample_table", "stimulus_frame",
-           "time_course", "times", "value_range"]
+           "find_sample", "is_reduced", "onset", "peak_time", "sample_conditions", "sample_table", "stimulus_frame",
+           "stimulus_windows", "strongest_sample", "time_course", "times", "value_range"]

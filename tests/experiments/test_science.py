@@ -89,7 +89,7 @@ def interval():
 
 
 def test_second_response_is_suppressed_at_short_intervals_and_recovers(interval):
-    ratio = area_mean(interval.metrics["suppression"])
+    ratio = area_mean(interval.metrics["p2_p1_ratio"])
     # in every area some short interval leaves the second response weaker than the first...
     assert np.all(ratio.min("interval") < 0.9), ratio.values
     # ...and it recovers at long intervals (longer than the 60 ms adaptation memory)

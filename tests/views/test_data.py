@@ -62,3 +62,42 @@ def test_names_and_condition_values():
     assert D.model_names(r.isel(model=0, drop=True)) == [""]
     assert D.condition_values(r, "contrast") == [0.5, 1.0]
     assert D.units(r) == "a.u." and D.units(r["time"], "ms") == "ms"
+
+
+def test_condition_stats_give_the_standard_error_of_each_values_samples():
+    r = responses()
+    mean, err = D.condition_stats(r, "contrast")
+    x = r.isel(sample=[2, 3]).values
+    np.testing.assert_allclose(mean.sel(contrast=1.0).values, x.mean(axis=2))
+    np.testing.assert_allclose(err.sel(contrast=1.0).values, x.std(axis=2, ddof=1) / np.sqrt(2))
+    assert err.dims == mean.dims
+    _, none = D.condition_stats(r.isel(sample=[0, 2]), "contrast")  # one sample per value: no error
+    assert none is None
+
+
+def test_image_stats_and_a_single_image():
+    da = xr.DataArray([[1.0, 3.0], [2.0, 2.0]], dims=("area", "image"))
+    mean, err = D.image_stats(da)
+    assert mean.values.tolist() == [2.0, 2.0] and err.values.tolist() == [1.0, 0.0]
+    assert D.image_stats(da.isel(image=[0]))[1] is None
+
+
+def test_onset_is_shared_or_none():
+    r = responses()
+    assert D.onset(r) == 1.0
+    later = r.assign_coords(stim_onset=("sample", [1.0, 1.0, 5.0, 5.0]))
+    assert D.onset(later) is None and D.onset(later, "contrast", 1.0) == 5.0
+
+
+def test_short_names_move_a_shared_setting_to_the_title():
+    assert D.short_names(["tau=5", "tau=10"]) == ({"tau=5": "5", "tau=10": "10"}, "tau")
+    assert D.short_names(["tau=5,dt=1", "tau=10,dt=1"])[1] == ""  # several settings: keep them
+    assert D.short_names(["dyrcnnx4-digits[tau=10]", "x"])[1] == ""
+
+
+def test_conditions_of_a_lazily_opened_store_can_be_grouped():
+    r = responses().chunk()
+    lazy = r.assign_coords(contrast=r["contrast"].chunk())
+    assert lazy["contrast"].chunks is not None
+    mean, err = D.condition_stats(lazy, "contrast")
+    np.testing.assert_allclose(mean.values, D.condition_stats(responses(), "contrast")[0].values)

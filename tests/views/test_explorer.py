@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import xarray as xr
 
 import dynvision
 from dynvision.stimuli import make_images, presentation
@@ -46,14 +45,29 @@ def _image_values(element) -> np.ndarray:
     return element.dimension_values(2, flat=False)
 
 
-def test_starts_at_first_area_time_and_sample(tree):
+def test_opens_at_the_strongest_contrast_and_the_peak_of_the_response(tree):
     ex = ActivationExplorer(tree)
-    assert (ex.model, ex.area, ex.channel, ex.sample) == ("DyRCNNx4", "V1", "mean", 0)
-    assert ex.time == float(tree["time"][0])
+    assert (ex.model, ex.area, ex.channel) == ("DyRCNNx4", "V1", "mean")
+    assert ex.conditions["contrast"] == 1.0 == float(tree["contrast"].max())
+    course = tree["V1"]["activity"].isel(sample=ex.sample).mean(["channel", "y", "x"])
+    assert ex.time == float(course["time"][int(course.argmax("time"))])  # the peak, not t = 0 on a grey frame
+    assert float(course.sel(time=ex.time)) > float(course.isel(time=0))
     assert list(ex.param.area.objects) == ["V1", "V2", "V4", "IT"]
     assert list(ex.param.time.objects) == [float(t) for t in tree["time"].values]
-    assert ex.conditions == {"image": tree["image"].values[0], "contrast": 0.5,
-                             "label": int(tree["label"].values[0])}
+
+
+def test_times_are_shown_from_stimulus_onset(tree):
+    ex = ActivationExplorer(tree, time=10.0)
+    onset = float(tree["stim_onset"][0])
+    assert ex.onset == onset == 4.0
+    assert "t = 6 ms" in ex.activity_element().opts.get("plot", "bokeh").kwargs["title"]  # 10 - 4
+    assert [k for k, v in ex.param.time.objects.items() if v == 10.0] == ["6 ms"]
+    overlay = ex.time_course_element()
+    course = overlay.Curve.I
+    np.testing.assert_allclose(course.dimension_values(0), tree["time"].values - onset)
+    (span,) = overlay.VSpan  # the stimulus window, shaded
+    assert tuple(span.data) == (0.0, float(tree["stim_offset"][0]) - onset)
+    assert ex.time_marker().data == 6.0
 
 
 def test_time_selects_the_map_at_that_time(tree):
@@ -61,7 +75,7 @@ def test_time_selects_the_map_at_that_time(tree):
     maps = []
     for t in (10.0, 14.0):
         ex.time = t
-        expected = tree["V1"]["activity"].isel(sample=0).sel(time=t).mean("channel").values
+        expected = tree["V1"]["activity"].isel(sample=ex.sample).sel(time=t).mean("channel").values
         np.testing.assert_allclose(_image_values(ex.activity_element()), expected, rtol=1e-6)
         maps.append(_image_values(ex.activity_element()))
     assert not np.allclose(maps[0], maps[1])  # the time slider changed what is plotted
@@ -72,15 +86,15 @@ def test_area_and_channel_select_their_slice(tree):
     ex.area = "V2"
     assert ex.param.channel.objects == ["mean", *range(tree["V2"].sizes["channel"])]
     ex.channel = 2
-    expected = tree["V2"]["activity"].isel(sample=0).sel(time=12.0, channel=2).values
+    expected = tree["V2"]["activity"].isel(sample=ex.sample).sel(time=12.0, channel=2).values
     element = ex.activity_element()
     assert _image_values(element).shape == expected.shape == (8, 8)
     np.testing.assert_allclose(_image_values(element), expected, rtol=1e-6)
-    course = ex.time_course_element()
+    course = ex.time_course_element().Curve.I
     np.testing.assert_allclose(course.dimension_values("response"),
-                               tree["V2"]["activity"].isel(sample=0, channel=2).mean(["y", "x"]).values, rtol=1e-6)
-    np.testing.assert_array_equal(course.dimension_values("time"), tree["time"].values)
-    assert ex.time_marker().data == 12.0
+                               tree["V2"]["activity"].isel(sample=ex.sample, channel=2).mean(["y", "x"]).values, rtol=1e-6)
+    np.testing.assert_array_equal(course.dimension_values(0), tree["time"].values - ex.onset)
+    assert ex.time_marker().data == 12.0 - ex.onset
 
 
 def test_channel_outside_the_new_area_falls_back_to_mean(tree):
@@ -121,15 +135,15 @@ def test_reduced_area_shows_its_channel_profile(reduced):
     assert ex.reduced
     data = ex.activity_data()
     assert data.dims == ("channel",)
-    expected = reduced["V4"]["activity"].isel(sample=0).sel(time=14.0).values
+    expected = reduced["V4"]["activity"].isel(sample=ex.sample).sel(time=14.0).values
     element = ex.activity_element()
     curve, marker = element.Curve.I, element.Scatter.I
     np.testing.assert_allclose(curve.dimension_values("activity"), expected, rtol=1e-6)
     assert marker.dimension_values("channel").tolist() == [3]
-    assert "stored reduced" in element.opts.get("plot", "bokeh").kwargs["title"]
+    assert "V4 channels" in element.opts.get("plot", "bokeh").kwargs["title"]
     assert "stored reduced" in ex._info()
     np.testing.assert_allclose(ex.time_course_data().values,
-                               reduced["V4"]["activity"].isel(sample=0, channel=3).values, rtol=1e-6)
+                               reduced["V4"]["activity"].isel(sample=ex.sample, channel=3).values, rtol=1e-6)
 
 
 def test_stores_and_experiment_folders_open_lazily(model, tree, tmp_path):
@@ -138,7 +152,7 @@ def test_stores_and_experiment_folders_open_lazily(model, tree, tmp_path):
     assert ex.model == "one"
     assert ex.tree["V2"]["activity"].chunks is not None  # dask-backed: read on demand
     np.testing.assert_allclose(_image_values(ex.activity_element()),
-                               tree["V2"]["activity"].isel(sample=0).sel(time=12.0, channel=1).values, rtol=1e-6)
+                               tree["V2"]["activity"].isel(sample=ex.sample).sel(time=12.0, channel=1).values, rtol=1e-6)
 
     folder = tmp_path / "experiment" / "activations"
     dynvision.Simulation(model, progress=False).run(_stimulus(), store=folder / "full.zarr")
@@ -210,3 +224,36 @@ def test_chosen_conditions_win_over_the_ones_that_follow_from_them():
     ex = ActivationExplorer(tree)  # sample 0: image a, label 0, contrast 0.5
     assert ex.select(image="b", contrast=1.0) == 3  # not outvoted by the old label
     assert ex.select(contrast=0.5) == 2  # the image stays
+
+
+def test_switching_area_redraws_the_map_with_its_ranges(reduced):
+    """On a reduce="mean" store, V1 -> IT must show all of IT's channels (not V1's range)."""
+    import panel as pn  # noqa: F401
+    from bokeh.models import Plot
+
+    ex = ActivationExplorer(reduced, area="V1")
+    root = ex.panel().get_root()
+
+    def profile():
+        (plot,) = [p for p in root.select({"type": Plot}) if "channels" in (p.title.text or "")]
+        return plot
+
+    n_v1, n_it = reduced["V1"].sizes["channel"], reduced["IT"].sizes["channel"]
+    assert n_it > n_v1
+    assert profile().x_range.end < n_it - 1
+    ex.area = "IT"
+    plot = profile()
+    assert "IT" in plot.title.text and plot.x_range.start <= 0 and plot.x_range.end >= n_it - 1
+    values = reduced["IT"]["activity"].isel(sample=ex.sample).sel(time=ex.time).values
+    assert plot.y_range.start <= values.min() and plot.y_range.end >= values.max()
+
+
+def test_a_run_without_conditions_saves_without_bokeh_warnings(model, tmp_path, caplog):
+    """An explorer with no condition to choose used to hold an empty layout: Bokeh's EMPTY_LAYOUT."""
+    import logging
+
+    one = presentation(make_images("digits", n=1, size=16, seed=0), dt=2.0, t_pre=4, t_stim=8, t_post=4)
+    tree = dynvision.Simulation(model, progress=False).run(one)
+    with caplog.at_level(logging.WARNING):
+        ActivationExplorer(tree).save(tmp_path / "one.html")
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("bokeh")] == []

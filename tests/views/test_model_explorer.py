@@ -100,5 +100,25 @@ def test_element_overlays_current_and_reference_curves(explorer):
     overlay = explorer.element()
     curves = overlay.Curve
     labels = [c.label for c in curves]
-    assert labels.count("V1") == 1 and labels.count("V1 (start)") == 1
+    assert labels.count("V1") == 1 and labels.count("V1 start") == 1
     np.testing.assert_allclose(curves.V1.dimension_values("response"), explorer.responses.sel(area="V1").values)
+
+
+def test_delay_sliders_step_by_dt(explorer):
+    import panel as pn
+
+    layout = explorer.panel()
+    sliders = {w.name: w for w in layout.select(pn.widgets.FloatSlider)}
+    tff = next(w for name, w in sliders.items() if name.startswith("tff"))
+    assert tff.step == explorer.dt == 2.0  # one step right is a valid delay, not 1 ms
+    explorer.dt = 1.0
+    assert tff.step == 1.0
+
+
+def test_time_runs_from_stimulus_onset(explorer):
+    overlay = explorer.element()
+    r = explorer.responses
+    onset = float(r.stim_onset)
+    np.testing.assert_allclose(overlay.Curve.V1.dimension_values(0), r["time"].values - onset)
+    (span,) = overlay.VSpan
+    assert tuple(span.data) == (0.0, float(r.stim_offset) - onset)
