@@ -35,10 +35,7 @@ TIMEOUT_S = 300  # per cell: generous for a loaded 2-core machine; a hung kernel
 # Known defects in other workstreams' code that the harness catches: notebook -> (text the report must contain,
 # where the fix belongs). Such a run is an expected failure only while its report is exactly that defect; a
 # notebook without it passes. Delete an entry when its fix is merged.
-KNOWN = {
-    "tutorials/05_sharing": ("W-1002 (EMPTY_LAYOUT)", "views: save_figures/ActivationExplorer.save build an empty "
-                                                      "Bokeh Column (issue 12, clean output)"),
-}
+KNOWN: dict[str, tuple[str, str]] = {}
 
 
 def _id(path: Path) -> str:
