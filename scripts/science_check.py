@@ -50,13 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.readme:
         path = Path(args.readme)
         text = path.read_text()
-        pattern = re.compile(r"(<!-- phenomena:start -->\n).*?(\n<!-- phenomena:end -->)", re.S)
+        pattern = re.compile(r"(<!-- phenomena:start -->\n)(?:.*?\n)?(<!-- phenomena:end -->)", re.S)
         if not pattern.search(text):
             parser.error(f"{path} has no <!-- phenomena:start --> ... <!-- phenomena:end --> markers")
         header = f"`{args.model}`" + (f" compared with `{compare}`" if compare else "")
         table = f"Measured on {header} with {args.n_images} images per condition " \
                 f"(`python scripts/science_check.py`):\n\n" + markdown_table(rows)
-        path.write_text(pattern.sub(lambda m: m.group(1) + table + m.group(2), text))
+        path.write_text(pattern.sub(lambda m: m.group(1) + table + "\n" + m.group(2), text))
         print(f"updated the table in {path}")
     return 0
 
