@@ -44,7 +44,6 @@ from dynvision.analysis.response import (
     sustained_ratio,
 )
 from dynvision.analysis.summation import temporal_summation
-from dynvision.analysis.weights import weight_statistics, weight_values
 
 __all__ = [
     "METRICS",
@@ -75,3 +74,13 @@ __all__ = [
     "weight_statistics",
     "weight_values",
 ]
+
+
+def __getattr__(name: str):
+    # The weight analyses need torch; loaded on first use so that reading the experiments'
+    # specs (``dynvision run --help``) stays free of it.
+    if name in ("weight_statistics", "weight_values"):
+        from dynvision.analysis import weights
+
+        return getattr(weights, name)
+    raise AttributeError(f"module 'dynvision.analysis' has no attribute {name!r}")
