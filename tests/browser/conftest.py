@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -262,8 +263,6 @@ def write_notebook(path: Path, cells: list[str], title: str = "# browser test") 
     return path
 
 
-_STARTED = """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
-    .some(e => /\\[(\\*|\\d+)\\]/.test(e.textContent))"""
 _DONE = """() => { const p = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
     return p.length > 0 && p.every(e => /\\[\\d+\\]/.test(e.textContent)); }"""
 
@@ -283,31 +282,51 @@ def _dismiss_dialogs(page, seen: list) -> None:
         page.wait_for_timeout(500)
 
 
-def run_all(page: Page, url: str, timeout_s: float = 240.0) -> list[str]:
-    """Open a notebook in JupyterLab, wait for its kernel, run every cell and wait until all ran.
+def run_all(page: Page, url: str, n_cells: int, timeout_s: float = 240.0) -> list[str]:
+    """Open a notebook in JupyterLab, wait for its kernel, run every cell in order and wait until all ran.
 
-    Cells are run from the keyboard (the first cell selected, Shift+Enter for each), which
-    does not depend on menus opening in time; if the kernel was not ready and nothing started,
-    it tries again. Returns the texts of dialogs that had to be accepted on the way.
+    Each cell is selected and run from the keyboard (Ctrl+Enter in command mode, which does not
+    depend on menus opening in time), and the next one only once this one has run (``[n]``);
+    a cell that is neither queued nor run 10 s after its key press is run again. On a loaded
+    machine JupyterLab dropped key presses while it set up the kernel connection (the first
+    cell lost, the others failing with NameErrors), and it attaches cells progressively: counted
+    too early, only the first ran and the test waited for the others forever.
+
+    Args:
+        n_cells: How many code cells the notebook has (JupyterLab shows them progressively).
+
+    Returns:
+        The texts of dialogs that had to be accepted on the way.
     """
     p = page.page
     p.goto(url, timeout=60_000)
     p.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
     p.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
     dialogs: list[str] = []
-    cells = p.locator(".jp-NotebookPanel .jp-Cell")
-    for _ in range(4):
-        _dismiss_dialogs(p, dialogs)
-        cells.first.locator(".jp-InputPrompt").first.click(timeout=10_000)  # select it, command mode
-        p.keyboard.press("Escape")
-        for _ in range(cells.count() - 1):
-            p.keyboard.press("Shift+Enter")  # run and select the next
-        p.keyboard.press("Control+Enter")  # run the last (Shift+Enter would append an empty cell)
-        try:
-            p.wait_for_function(_STARTED, timeout=15_000)
-            break
-        except Exception:  # noqa: BLE001 - playwright's TimeoutError: the kernel was not connected yet
-            continue
-    p.wait_for_function(_DONE, timeout=timeout_s * 1000)
+    cells = p.locator(".jp-NotebookPanel .jp-CodeCell")
+    # JupyterLab 4 attaches cells progressively: wait for all of them (counting too early ran
+    # only the first and then waited forever for the others)
+    p.wait_for_function("(n) => document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell').length >= n",
+                        arg=n_cells, timeout=60_000)
+    prompt = lambda i: cells.nth(i).locator(".jp-InputArea-prompt").first.inner_text()  # noqa: E731
+    deadline = time.monotonic() + timeout_s
+    for i in range(cells.count()):
+        pressed = None
+        while not re.search(r"\[\d+\]", prompt(i)) and time.monotonic() < deadline:
+            if "*" not in prompt(i) and (pressed is None or time.monotonic() - pressed > 10):
+                _dismiss_dialogs(p, dialogs)
+                cells.nth(i).locator(".jp-InputPrompt").first.click(timeout=10_000)  # select it
+                p.keyboard.press("Escape")  # command mode
+                p.keyboard.press("Control+Enter")  # run it, stay on it
+                pressed = time.monotonic()
+            p.wait_for_timeout(250)
+    try:
+        p.wait_for_function(_DONE, timeout=timeout_s * 1000)
+    except Exception:  # noqa: BLE001 - playwright's TimeoutError: say where it stopped
+        prompts = [e.inner_text() for e in p.locator(".jp-CodeCell .jp-InputArea-prompt").all()]
+        status = p.locator(".jp-Notebook-ExecutionIndicator").first.get_attribute("data-status")
+        page.screenshot("run-all-timeout")
+        raise AssertionError(f"not every cell ran within {timeout_s:g} s: prompts {prompts}, kernel {status}, "
+                             f"dialogs {dialogs}, page errors {page.errors}") from None
     p.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=timeout_s * 1000)
     return dialogs

@@ -86,9 +86,10 @@ def test_figures_and_explorers_in_jupyterlab(playwright, lab):
     write_notebook(lab.folder / "views.ipynb", CELLS, "# views in JupyterLab")
     page = Page(playwright, width=1280, height=1000, extra_args=["--disable-webgl", "--disable-3d-apis"])
     try:
-        dialogs = run_all(page, lab.url("views.ipynb"))
+        dialogs = run_all(page, lab.url("views.ipynb"), len(CELLS))
         page.wait_until(lambda s: sum(1 for v in s.values() if "image" in v) >= 2, "the explorer's maps", 90)
-        assert page.page.locator(".jp-OutputArea-output", has_text="Traceback").count() == 0
+        tracebacks = page.page.locator(".jp-OutputArea-output", has_text="Traceback")
+        assert tracebacks.count() == 0, [t.inner_text()[-1500:] for t in tracebacks.all()]
         assert _check_pixels(page, "lab") >= 5  # the figure, three explorer plots, the model explorer
 
         expected = _expected_curves()
