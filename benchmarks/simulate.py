@@ -75,6 +75,16 @@ def timeit(fn, x, reps) -> list[float]:
     return out
 
 
+def _timeit_grad(fn, x, reps) -> list[float]:
+    fn(x)
+    out = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn(x)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
 def variants():
     """(name, callable on x) for the levers, each on its own copy of the same weights."""
     from dynvision.layers.pool import MaxPool2d
@@ -174,19 +184,41 @@ def main():
         print("\npeer: DynVision 0.1.0 vs dynvision, alternating, batch 8")
         best = min((k for k in results if k[0] == 8 and "bf16" in k[1]), key=results.get)[1]
         fns = dict(variants())
-        ours32, ours16, peer = [], [], []
+        from dynvision import Simulation
+
+        sims = {precision: Simulation(build(), progress=False, precision=precision)
+                for precision in ("float32", "bfloat16")}
+        paths = {"model(x) fp32": fns["fp32, fused"],
+                 "model(x) bf16 autocast": fns["bf16 autocast, fused"],
+                 f"model(x) {best}": fns[best],
+                 "Simulation fp32": lambda x: sims["float32"].run_tensors(x, record={}),
+                 "Simulation bf16": lambda x: sims["bfloat16"].run_tensors(x, record={})}
+        train_model = build().train()
+
+        def training_forward(x):  # a training step's forward: gradients on, train mode
+            with torch.enable_grad():
+                return train_model(x)
+
+        paths["training forward fp32"] = training_forward
+        times = {k: [] for k in paths}
+        peer = []
         x = torch.randn(8, 20, 3, 64, 64)
+        flops = count_flops(build(), x)
         for _ in range(args.rounds):
             p = peer_times(8, args.reps)
             if p is None:
                 break
             peer.append(p)
-            ours32.append(statistics.median(timeit(fns["fp32, fused, channels-last"], x, args.reps)))
-            ours16.append(statistics.median(timeit(fns[best], x, args.reps)))
+            for k, fn in paths.items():
+                times[k].append(statistics.median(timeit(fn, x, args.reps) if k != "training forward fp32"
+                                                  else _timeit_grad(fn, x, args.reps)))
         if peer:
-            p, a, b = statistics.median(peer), statistics.median(ours32), statistics.median(ours16)
-            print(f"  DynVision 0.1.0: {p:.3f} s; dynvision fp32: {a:.3f} s ({p / a:.2f}x); "
-                  f"dynvision {best}: {b:.3f} s ({p / b:.2f}x)")
+            p = statistics.median(peer)
+            print(f"  DynVision 0.1.0: {p:.3f} s")
+            for k, v in times.items():
+                t = statistics.median(v)
+                print(f"  {k:32s} {t:.3f} s  {p / t:5.2f}x DynVision  "
+                      f"{100 * flops / t / 1e9 / peak32:4.0f}% of fp32 peak")
     if not args.quick:  # recording and streaming: benchmarks/record.py (alternating legs, ratios, RSS)
         sys.path.insert(0, str(HERE))
         import record
