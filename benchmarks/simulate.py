@@ -64,24 +64,14 @@ def count_flops(fn, x) -> float:
     return counter.get_total_flops()
 
 
-def timeit(fn, x, reps) -> list[float]:
-    with torch.no_grad():
+def timeit(fn, x, reps, grad: bool = False) -> list[float]:
+    with torch.set_grad_enabled(grad):
         fn(x)
         out = []
         for _ in range(reps):
             t0 = time.perf_counter()
             fn(x)
             out.append(time.perf_counter() - t0)
-    return out
-
-
-def _timeit_grad(fn, x, reps) -> list[float]:
-    fn(x)
-    out = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn(x)
-        out.append(time.perf_counter() - t0)
     return out
 
 
@@ -193,13 +183,7 @@ def main():
                  f"model(x) {best}": fns[best],
                  "Simulation fp32": lambda x: sims["float32"].run_tensors(x, record={}),
                  "Simulation bf16": lambda x: sims["bfloat16"].run_tensors(x, record={})}
-        train_model = build().train()
-
-        def training_forward(x):  # a training step's forward: gradients on, train mode
-            with torch.enable_grad():
-                return train_model(x)
-
-        paths["training forward fp32"] = training_forward
+        paths["training forward fp32"] = build().train()  # a training step's forward: train mode, with grad
         times = {k: [] for k in paths}
         peer = []
         x = torch.randn(8, 20, 3, 64, 64)
@@ -210,8 +194,7 @@ def main():
                 break
             peer.append(p)
             for k, fn in paths.items():
-                times[k].append(statistics.median(timeit(fn, x, args.reps) if k != "training forward fp32"
-                                                  else _timeit_grad(fn, x, args.reps)))
+                times[k].append(statistics.median(timeit(fn, x, args.reps, grad=k.startswith("training"))))
         if peer:
             p = statistics.median(peer)
             print(f"  DynVision 0.1.0: {p:.3f} s")
