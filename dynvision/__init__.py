@@ -12,7 +12,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
+from dynvision._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -28,11 +28,7 @@ _LAZY = {
 
 __all__ = ["__version__", *_LAZY]
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'dynvision' has no attribute {name!r}")
+__getattr__, _ = lazy_exports(__name__, _LAZY)
 
 
 def __dir__():

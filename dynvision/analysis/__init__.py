@@ -26,6 +26,7 @@ Example:
     16.9
 """
 
+from dynvision._lazy import lazy_exports
 from dynvision.analysis import accessor as _accessor  # noqa: F401  (registers ``.dv``)
 from dynvision.analysis.classifier import classifier_response, softmax
 from dynvision.analysis.contrast import fit_naka_rushton, latency_vs_contrast, naka_rushton
@@ -76,11 +77,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    # The weight analyses need torch; loaded on first use so that reading the experiments'
-    # specs (``dynvision run --help``) stays free of it.
-    if name in ("weight_statistics", "weight_values"):
-        from dynvision.analysis import weights
-
-        return getattr(weights, name)
-    raise AttributeError(f"module 'dynvision.analysis' has no attribute {name!r}")
+# The weight analyses need torch: loaded on first use, so that reading the experiments' specs
+# (``dynvision run --help``) stays free of it.
+__getattr__, _ = lazy_exports(__name__, {"weight_statistics": "dynvision.analysis.weights",
+                                         "weight_values": "dynvision.analysis.weights"})

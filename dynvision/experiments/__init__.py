@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
+from dynvision._lazy import lazy_exports
 
 # Names load on first use, so the specs (``dynvision.experiments.library``) can be read
 # without importing torch (``dynvision run --help`` lists every parameter instantly).
@@ -39,12 +39,4 @@ _LAZY = {
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'dynvision.experiments' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -31,7 +31,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
+from dynvision._lazy import lazy_exports
 
 _LAZY = {
     "Presentation": "dynvision.training.temporal",
@@ -52,12 +52,4 @@ _LAZY = {
 
 __all__ = list(_LAZY)
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'dynvision.training' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
