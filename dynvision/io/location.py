@@ -65,6 +65,25 @@ class Location:
         else:
             self.fs.pipe_file(path, data)
 
+    def write_files(self, files: dict[str, bytes]) -> None:
+        """Write many small files (keys relative to the store) in one batch: ``zarr.json`` at
+        the root first, so that a write cut short leaves a folder recognisable as a store."""
+        keys = sorted(files, key=lambda k: k != "zarr.json")
+        if self.local:
+            made: set[str] = set()
+            for key in keys:
+                path = self.join(key)
+                parent = os.path.dirname(path)
+                if parent not in made:
+                    os.makedirs(parent, exist_ok=True)
+                    made.add(parent)
+                with open(path, "wb") as f:
+                    f.write(files[key])
+            return
+        if "zarr.json" in files:
+            self.fs.pipe_file(self.join("zarr.json"), files["zarr.json"])
+        self.fs.pipe({self.join(k): files[k] for k in keys if k != "zarr.json"})
+
     def __str__(self) -> str:
         return self.url
 

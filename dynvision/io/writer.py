@@ -288,7 +288,14 @@ class StoreSession:
                        "units": [list(map(int, u)) for u in units], "done": [], "arrays": arrays, "sizes": {}}
         tree = zarr_safe(xr.DataTree.from_dict(nodes))
         tree.attrs = {**layout.attrs, RUN_KEY: self.record}
-        tree.to_zarr(self.loc.url, mode="a", consolidated=False, compute=False, encoding=encoding)
+        # Metadata and coordinates are built in memory, then written as files in one batch: 3x
+        # faster than xarray writing them one by one through zarr's event loop (benchmarks/record.py).
+        import zarr
+
+        files: dict[str, Any] = {}
+        tree.to_zarr(zarr.storage.MemoryStore(store_dict=files), mode="w", consolidated=False, compute=False,
+                     encoding=encoding)
+        self.loc.write_files({key: buf.to_bytes() for key, buf in files.items()})
         self.record["layout"] = True  # written last: a layout cut short is recreated, never used
         write_record(self.loc, self.record)
 
