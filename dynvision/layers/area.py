@@ -235,7 +235,7 @@ class DynamicArea(nn.Module):
         return self.integrator is not None and self.integrator.uses_start
 
     # ----------------------------------------------------------------------------------------
-    # compilation: operation names -> bound methods, once
+    # compilation: operation names -> the methods' functions, once
     def compile(self) -> None:
         """Turn the operation order into the callables the time loop runs.
 
@@ -243,19 +243,20 @@ class DynamicArea(nn.Module):
         what follows it, and ``_tap_ops`` the operations between ``integrate`` and ``record``
         (applied to a state to get what a recording stores).
         """
+        cls = type(self)  # plain functions, called with the area: no bound copies of it in its state
         table = {
-            "conv": self._op_conv,
-            "conv2": self._op_conv2,
-            "recurrence": self._op_recurrence if self.has_recurrence else None,
-            "skip": self._op_skip if self.has_skip else None,
-            "feedback": self._op_feedback if self.has_feedback else None,
-            "adapt": self._op_adapt if self.adapt is not None else None,
-            "normalize": self._op_normalize if self.normalize is not None else None,
-            "norm": self._op_norm if self.norm is not None else None,
-            "nonlinearity": self._op_nonlinearity,
-            "record": self._op_record,
-            "delay": self._op_delay,
-            "pool": self._op_pool if self.pool is not None else None,
+            "conv": cls._op_conv,
+            "conv2": cls._op_conv2,
+            "recurrence": cls._op_recurrence if self.has_recurrence else None,
+            "skip": cls._op_skip if self.has_skip else None,
+            "feedback": cls._op_feedback if self.has_feedback else None,
+            "adapt": cls._op_adapt if self.adapt is not None else None,
+            "normalize": cls._op_normalize if self.normalize is not None else None,
+            "norm": cls._op_norm if self.norm is not None else None,
+            "nonlinearity": cls._op_nonlinearity,
+            "record": cls._op_record,
+            "delay": cls._op_delay,
+            "pool": cls._op_pool if self.pool is not None else None,
         }
         ops = list(self.operations)
         k = ops.index("integrate")
@@ -266,7 +267,7 @@ class DynamicArea(nn.Module):
         while i < len(before):
             op = before[i]
             if op == "conv" and i + 1 < len(before) and before[i + 1] == "recurrence" and self._fusable():
-                target_ops.append(self._op_conv_recurrence_fused)
+                target_ops.append(cls._op_conv_recurrence_fused)
                 i += 2
                 continue
             if table[op] is not None:
@@ -332,7 +333,7 @@ class DynamicArea(nn.Module):
     def tap(self, v: torch.Tensor) -> torch.Tensor:
         """What the ``record`` operation sees for state ``v`` (e.g. ``phi(v)`` for the voltage form)."""
         for op in self._tap_ops:
-            v = op(v, 0, None, None)
+            v = op(self, v, 0, None, None)
         return v
 
     def output_at(self, st: AreaState, t: int) -> torch.Tensor:
@@ -350,7 +351,7 @@ class DynamicArea(nn.Module):
             self._mix, self._alpha = 0.0, self.dt / tau
         else:
             self._mix, self._alpha = self.integrator.fractions(self.dt, tau)
-        if self._op_conv_recurrence_fused in self._target_ops:
+        if type(self)._op_conv_recurrence_fused in self._target_ops:
             w = torch.cat([self.conv.weight, self._rec_scale * self.recurrence.conv.weight], dim=1)
             if self.conv.weight.is_contiguous(memory_format=torch.channels_last):
                 w = w.contiguous(memory_format=torch.channels_last)
@@ -367,7 +368,7 @@ class DynamicArea(nn.Module):
         extra = (skip, feedback, point)
         t_read = t if point == "end" else t - 1
         for op in self._target_ops:
-            x = op(x, t_read, st, extra)
+            x = op(self, x, t_read, st, extra)
         return x
 
     def step(self, x: torch.Tensor, t: int, state: AreaState, skip=None, feedback=None,
@@ -420,7 +421,7 @@ class DynamicArea(nn.Module):
                 st.v = self.integrator.step(self.unit, st.v, None, g1.to(st.v.dtype), self.dt)
         x = st.v
         for op in self._output_ops:
-            x = op(x, t, st, None)
+            x = op(self, x, t, st, None)
         return x
 
     def _silent_step(self, t: int, st: AreaState) -> torch.Tensor | None:

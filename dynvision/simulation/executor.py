@@ -112,10 +112,12 @@ class Executor:
         self._shapes = shapes
         return shapes
 
-    def _buffers_for(self, batch: int, steps: int) -> tuple[dict, dict]:
-        """(device buffers, host buffers) for a unit, alternating between two sets."""
-        self._turn ^= 1
-        sets = self._buffers[self._turn]
+    def _buffers_for(self, batch: int, steps: int, slot: int | None = None) -> tuple[dict, dict]:
+        """(device buffers, host buffers) for a unit: set ``slot``, or the two sets in turn."""
+        if slot is None:
+            self._turn ^= 1
+            slot = self._turn
+        sets = self._buffers[slot]
         if sets is None or next(iter(sets[0].values())).shape[:2] != (batch, steps):
             dtype = _TORCH_DTYPES[self.plan.store_dtype]
             shapes = self.shapes()
@@ -125,15 +127,21 @@ class Executor:
             else:
                 pin = self.device.type == "cuda"  # page-locked: the copy back overlaps, no staging copy
                 host = {n: torch.empty(t.shape, dtype=dtype, pin_memory=pin) for n, t in dev.items()}
-            sets = self._buffers[self._turn] = (dev, host)
+            sets = self._buffers[slot] = (dev, host)
         return sets
 
-    def run(self, unit: Unit, frames: np.ndarray) -> dict[str, np.ndarray]:
+    def run(self, unit: Unit, frames: np.ndarray, slot: int | None = None) -> dict[str, np.ndarray]:
         """Run one unit on its frames ``(batch, time, C, H, W)``.
+
+        Args:
+            unit: The unit.
+            frames: Its frames.
+            slot: Which of the two buffer sets to fill (``None``: they alternate). Callers
+                running units concurrently lease slots (see :mod:`~dynvision.simulation.distributed`).
 
         Returns:
             ``"logits"`` and area name -> array ``(batch, time, ...)`` in the stored dtype and
-            layout (valid until the unit after next: two buffer sets alternate).
+            layout (valid until the unit after next, or until ``slot`` is filled again).
 
         Raises:
             FloatingPointError: Activity that is not finite, naming the area, sample and time.
@@ -144,7 +152,7 @@ class Executor:
         elif self.device.type != "cpu":
             x = x.to(self.device)
         x = x.to(self.input_dtype)
-        dev, host = self._buffers_for(x.shape[0], x.shape[1])
+        dev, host = self._buffers_for(x.shape[0], x.shape[1], slot)
         with torch.no_grad(), self._autocast():
             state = self.start_state(x, unit.start)
             self.model.run(x, state, record=self.reducers, out=dev)

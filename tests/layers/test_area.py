@@ -105,11 +105,11 @@ def test_fused_convolution_equals_separate_convolutions():
     conv = nn.Conv2d(3, 5, 3, padding=1)
     fused = DynamicArea("A", conv, **kw)
     fused.set_stimulus_driven(False)  # (an area reading a stimulus reuses its input's convolution instead)
-    assert fused._op_conv_recurrence_fused in fused._target_ops
+    assert DynamicArea._op_conv_recurrence_fused in fused._target_ops
     separate = DynamicArea("B", nn.Conv2d(3, 5, 3, padding=1), **kw)
     separate.load_state_dict(fused.state_dict())
     separate.set_stimulus_driven(False)
-    separate._target_ops = [separate._op_conv, separate._op_recurrence] + separate._target_ops[1:]
+    separate._target_ops = [DynamicArea._op_conv, DynamicArea._op_recurrence] + separate._target_ops[1:]
     x = torch.randn(2, 3, 8, 8)
     for area in (fused, separate):
         area.prepare()

@@ -207,3 +207,22 @@ def test_silent_fill_gives_zero_logits_until_the_top_area_emits():
     # the top area (V2) emits after another tff: logits are exactly zero until then, not the bias
     assert torch.all(out_s.logits[:, :5] == 0) and torch.all(out_s.logits[:, 5] != 0)
     torch.testing.assert_close(out_r.logits[:, 0], torch.full((2, 3), 0.3))
+
+
+@pytest.mark.parametrize("how", ["pickle", "dask"])
+def test_a_serialised_model_runs_like_the_original(how):
+    """Models travel to Dask workers by pickle or by distributed's generic serializer (which
+    restores ``__dict__`` without ``__setstate__``): the copy must run on its own operations."""
+    import pickle
+
+    torch.manual_seed(0)
+    model = DyRCNNx4(n_classes=5, input_dims=(6, 3, 16, 16), recurrence_type="full", trc=4).eval()
+    if how == "pickle":
+        copy = pickle.loads(pickle.dumps(model))
+    else:
+        from distributed.protocol import deserialize, serialize
+
+        copy = deserialize(*serialize(model))
+    x = torch.rand(2, 6, 3, 16, 16)
+    with torch.no_grad():
+        np.testing.assert_allclose(copy(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-6)

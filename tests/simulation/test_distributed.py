@@ -82,3 +82,54 @@ def test_worker_processes_get_a_working_copy_of_the_model(tmp_path):
             distributed.Client(cl) as c:
         Simulation(_model(), progress=False, batch_size=2).run(stim, store=tmp_path / "procs.zarr", client=c)
     assert _files(tmp_path / "procs.zarr") == _files(tmp_path / "serial.zarr")
+
+
+_FAULTS = """
+import os, resource, sys
+import numpy as np
+from dynvision.simulation.distributed import tune_allocator
+
+def faults():
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(100):
+        a = np.ones(2**20, dtype=np.float32)  # 4 MiB, allocated and freed
+        del a
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+untuned = faults()
+tuned = tune_allocator()
+print(untuned, faults(), tuned, tune_allocator())
+"""
+
+
+def test_workers_started_by_a_nanny_allocate_without_page_faults():
+    """A nanny's MALLOC_TRIM_THRESHOLD_ makes every large tensor a fresh mmap (page faults on
+    every touch); tune_allocator, run by the first unit on a worker, restores heap reuse."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MALLOC_TRIM_THRESHOLD_": "65536"}
+    env.pop("MALLOC_MMAP_THRESHOLD_", None)
+    out = subprocess.run([sys.executable, "-c", _FAULTS], env=env, capture_output=True, text=True, check=True)
+    untuned, tuned, changed, again = out.stdout.split()
+    assert int(untuned) > 50_000  # 100 x 1,024 pages of 4 KiB
+    assert int(tuned) < int(untuned) / 20
+    assert (changed, again) == ("True", "False")  # once per process
+    env.pop("MALLOC_TRIM_THRESHOLD_")
+    plain = subprocess.run([sys.executable, "-c", _FAULTS], env=env, capture_output=True, text=True, check=True)
+    assert plain.stdout.split()[2] == "False"  # a plain process is left alone
+
+
+def test_a_worker_with_two_threads_writes_the_serial_store(tmp_path):
+    """Two units of one worker run at once on its one model copy: each fills its own buffer set."""
+    stim = make_stimulus(n=12)
+    Simulation(_model(), progress=False, batch_size=2).run(stim, store=tmp_path / "serial.zarr")
+    threads = torch.get_num_threads()
+    try:
+        with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                      dashboard_address=":0") as cl, distributed.Client(cl, set_as_default=False) as c:
+            Simulation(_model(), progress=False, batch_size=2).run(stim, store=tmp_path / "dask.zarr", client=c)
+    finally:
+        torch.set_num_threads(threads)  # (in-process workers set this process's torch threads)
+    assert _files(tmp_path / "dask.zarr") == _files(tmp_path / "serial.zarr")
