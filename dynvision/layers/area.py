@@ -345,7 +345,9 @@ class DynamicArea(nn.Module):
     def prepare(self) -> None:
         """Per-forward constants: the integration fractions and fused weights."""
         self._rec_scale = self.bound.scale() if self.bound is not None else 1.0
-        tau = self.tau if self.train_tau else float(self.tau)
+        # A fixed tau is the configuration's number: no read of a device tensor (no GPU sync,
+        # and shapes-only runs on the ``meta`` device work).
+        tau = self.tau if self.train_tau else float(self.config.tau_ms)
         self.unit.tau_ms = tau
         if self.integrator is None:
             self._mix, self._alpha = 0.0, self.dt / tau

@@ -39,9 +39,9 @@ def sparse_operator(rows: np.ndarray, cols: np.ndarray, values: np.ndarray,
         >>> sparse_operator(np.array([0]), np.array([1]), np.array([2.0]), (1, 2)).to_dense().tolist()
         [[0.0, 2.0]]
     """
-    index = torch.as_tensor(np.stack([rows, cols]), dtype=torch.long)
-    return torch.sparse_coo_tensor(index, torch.as_tensor(values, dtype=torch.float32), shape,
-                                   check_invariants=True).coalesce()
+    index = torch.as_tensor(np.stack([rows, cols]), dtype=torch.long, device="cpu")
+    return torch.sparse_coo_tensor(index, torch.as_tensor(values, dtype=torch.float32, device="cpu"), shape,
+                                   check_invariants=True, device="cpu").coalesce()  # moved with the model
 
 
 def apply_operator(operator: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -57,6 +57,8 @@ def apply_operator(operator: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     lead, p = x.shape[:-1], x.shape[-1]
     if p != operator.shape[1]:
         raise ValueError(f"expected {operator.shape[1]} values on the last axis, got shape {tuple(x.shape)}")
+    if x.device.type == "meta":  # torch has no sparse product on meta tensors: the shape alone
+        return x.new_empty((*lead, operator.shape[0]))
     flat = x.reshape(-1, p).to(torch.float32)
     out = torch.sparse.mm(operator.to(device=x.device, dtype=torch.float32), flat.t().contiguous()).t()
     return out.reshape(*lead, operator.shape[0]).to(x.dtype)

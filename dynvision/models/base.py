@@ -369,6 +369,8 @@ class RecurrentModel(nn.Module):
         if tuple(x.shape[3:]) != (h, w):
             raise ValueError(f"input is {tuple(x.shape[3:])} pixels; {type(self).__name__} was built for "
                              f"{(h, w)} (input_dims={self.input_dims}); rebuild it with matching input_dims")
+        if x.device.type == "meta":  # shapes only: a meta tensor holds no values to check
+            return
         finite = torch.isfinite(x)
         if not bool(finite.all()):
             where = (~finite).nonzero()[0].tolist()

@@ -226,3 +226,24 @@ def test_a_serialised_model_runs_like_the_original(how):
     x = torch.rand(2, 6, 3, 16, 16)
     with torch.no_grad():
         np.testing.assert_allclose(copy(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {},
+    {"hex_extent": 4},
+    {"retina": True, "train_tau": True},
+    {"skip": True, "feedback": True, "recurrence_sign": "excitatory", "recurrence_bound": 0.9, "adaptation": 0.2,
+     "normalization": 0.3, "input_transient": 0.3, "integrator": "euler"},
+    {"dynamics": "dynvision"},
+])
+def test_forward_and_backward_run_on_the_meta_device(kwargs):
+    """Device-agnostic code: nothing reads a value or makes a CPU tensor in the time loop, so
+    a model on ``meta`` (shapes only, no memory) runs forward and backward."""
+    model = DyRCNNx4(n_classes=10, input_dims=(5, 3, 32, 32), **kwargs).to("meta")
+    x = torch.empty(2, 5, 3, 32, 32, device="meta")
+    out = model.run(x, record=model.area_names)
+    assert out.logits.device.type == "meta" and out.logits.shape == (2, 5, 10)
+    assert {n: tuple(r.shape[2:]) for n, r in out.recordings.items()} == {
+        "V1": (36, 32, 32), "V2": (64, 16, 16), "V4": (121, 8, 8), "IT": (256, 4, 4)}
+    out.logits.sum().backward()
+    assert all(p.grad is not None and p.grad.device.type == "meta" for p in model.parameters() if p.requires_grad)

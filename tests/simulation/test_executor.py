@@ -45,7 +45,7 @@ def test_prepared_copy_and_buffers_on_the_meta_device(tiny_model):
     assert next(copy.parameters()).device.type == "meta" and next(tiny_model.parameters()).device.type == "cpu"
     plan = make_plan([tiny_model], make_stimulus(n=2), record=["V1"], store_dtype="float16")
     ex = Executor(tiny_model, plan, device="meta")
-    ex._shapes = {"V1": (9, 16, 16), "logits": (3,)}
+    assert ex.shapes() == {"V1": (9, 16, 16), "logits": (3,)}  # the probe step runs on meta
     dev, host = ex._buffers_for(2, 6)
     assert dev["V1"].device.type == "meta" and host["V1"].device.type == "cpu"
     assert host["V1"].dtype == torch.float16 and host["V1"].shape == (2, 6, 9, 16, 16)
