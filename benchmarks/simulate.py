@@ -58,6 +58,21 @@ def matmul_gflops(dtype, n=2048, reps=10) -> float:
     return 2 * n**3 / min(times) / 1e9
 
 
+def conv_gflops(dtype, reps=10) -> float:
+    """A large 3x3 convolution, channels-last (batch 8, 128 -> 128 channels, 64x64): what oneDNN
+    reaches on this CPU in ``dtype``, the ceiling for a network made of convolutions."""
+    x = torch.randn(8, 128, 64, 64).to(dtype).contiguous(memory_format=torch.channels_last)
+    w = torch.randn(128, 128, 3, 3).to(dtype).contiguous(memory_format=torch.channels_last)
+    for _ in range(2):
+        torch.conv2d(x, w, padding=1)
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        torch.conv2d(x, w, padding=1)
+        times.append(time.perf_counter() - t0)
+    return 2 * 8 * 128 * 128 * 9 * 64 * 64 / min(times) / 1e9
+
+
 def count_flops(fn, x) -> float:
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         fn(x)
@@ -158,7 +173,9 @@ def main():
     torch.set_num_threads(2)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
     peak32, peak16 = matmul_gflops(torch.float32), matmul_gflops(torch.bfloat16)
-    print(f"matmul peak: fp32 {peak32:.0f} GFLOP/s, bf16 {peak16:.0f} GFLOP/s")
+    conv32, conv16 = conv_gflops(torch.float32), conv_gflops(torch.bfloat16)
+    print(f"matmul peak: fp32 {peak32:.0f} GFLOP/s, bf16 {peak16:.0f} GFLOP/s; large 3x3 convolution: "
+          f"fp32 {conv32:.0f} GFLOP/s, bf16 {conv16:.0f} GFLOP/s")
     results = {}
     for batch in (1, 8):
         x = torch.randn(batch, 20, 3, 64, 64)
@@ -202,6 +219,9 @@ def main():
                 t = statistics.median(v)
                 print(f"  {k:32s} {t:.3f} s  {p / t:5.2f}x DynVision  "
                       f"{100 * flops / t / 1e9 / peak32:4.0f}% of fp32 peak")
+            floor = flops / (conv16 * 1e9)
+            print(f"  bf16 ceiling on this CPU: {flops / 1e9:.1f} GFLOP at the large convolution's {conv16:.0f} "
+                  f"GFLOP/s = {floor:.3f} s, i.e. at most {p / floor:.1f}x DynVision without skipping work")
     if not args.quick:  # recording and streaming: benchmarks/record.py (alternating legs, ratios, RSS)
         sys.path.insert(0, str(HERE))
         import record
