@@ -20,6 +20,10 @@ lazy stimuli to a store, each in a fresh process.
 
 Goals (issue 15): full fp16 <= 1.35x, full fp32 <= 1.7x, mean <= 1.25x.
 
+Stores go to ``$TMPDIR``: on a disk, full maps (83 MB per batch of 8 in float16) soon exceed
+the kernel's dirty-page budget and every write then waits for the disk's sustained rate;
+``TMPDIR=/dev/shm`` measures dynvision's own cost without the disk.
+
 Usage: .venv/bin/python benchmarks/record.py [--n 16] [--rounds 5] [--codecs none,lz4,zstd] [--rss]
 """
 
@@ -158,7 +162,8 @@ def main() -> None:
     parser.add_argument("--rss", action="store_true", help="also measure peak RSS for 16, 160, 1000 stimuli")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores; "
+    print(f"stores in {tempfile.gettempdir()}; torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"{os.cpu_count()} cores; "
           f"load average {os.getloadavg()[0]:.1f} (a shared machine slows every leg alike: ratios, not seconds)")
     times = measure(args.n, args.rounds, args.codecs.split(","))
     fw, fc = times["forward"]
