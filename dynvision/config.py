@@ -18,10 +18,10 @@ changed. A configuration
 
 Example:
     >>> from dynvision.models import DyRCNNx4
-    >>> config = DyRCNNx4.config_class(tau=10, input_dims=(5, 1, 16, 16))
+    >>> config = DyRCNNx4.config_class.from_kwargs(tau=10, input_dims=(5, 1, 16, 16))
     >>> config.tau_ms, config.replace(dt=1).dt_ms
     (10.0, 1.0)
-    >>> DyRCNNx4.config_class(tau="abc")
+    >>> DyRCNNx4.config_class.from_kwargs(tau="abc")
     Traceback (most recent call last):
     ...
     dynvision.validation.InvalidValueError: tau_ms='abc' is invalid: expected a finite number > 0 and <= 1e+06 (ms), or {area: ms}
@@ -61,6 +61,20 @@ def param(default: Any, kind: str, *, lo: float | None = None, hi: float | None 
     """
     meta = dict(kind=kind, lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open, choices=choices, allow_none=allow_none, doc=doc)
     return field(default=default, metadata=meta)
+
+
+def same_as(config: type, name: str, doc: str | None = None) -> Any:
+    """A field defined exactly as ``config``'s field ``name`` (its one default and checks),
+    for a configuration that passes the value on to ``config`` (e.g. a model's to its areas).
+
+    Example:
+        >>> from dynvision.layers.config import AreaConfig
+        >>> same_as(AreaConfig, "recurrence_sign").default
+        'any'
+    """
+    source = config.__dataclass_fields__[name]
+    meta = dict(source.metadata) if doc is None else {**source.metadata, "doc": doc}
+    return field(default=source.default, metadata=meta)
 
 
 class AreaValues(dict):

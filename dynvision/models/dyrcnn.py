@@ -26,9 +26,10 @@ from dynvision.layers.gain import AdaptiveGain
 from dynvision.layers.retina import Retina
 from dynvision.models._builder import AreaSpec, build_areas, scaled
 from dynvision.models.base import InputStage, RecurrentModel
-from dynvision.layers.config import FILLS
+from dynvision.config import same_as
+from dynvision.layers.config import AreaConfig
 from dynvision.layers.connections import RESAMPLE_MODES
-from dynvision.models.config import MODES, ModelConfig, _forms, _integrators, _recurrences, param
+from dynvision.models.config import MODES, ModelConfig, param
 from dynvision.models.registry import register_model
 from dynvision.validation import InvalidValueError
 
@@ -46,37 +47,33 @@ NORMS = ("none", "batch", "group", "layer", "instance")
 class DyRCNNConfig(ModelConfig):
     """Options of the DyRCNN family (DyRCNNx2, DyRCNNx4, DyRCNNx8); times in ms."""
 
-    dt_ms: float = param(2.0, "ms", lo=0, lo_open=True, doc="integration step")
+    dt_ms: float = same_as(AreaConfig, "dt_ms")
     tin_ms: float = param(0.0, "ms", lo=0, doc="input delay: from the stimulus to V1 (retina and LGN)")
     tau_ms: float | Mapping[str, float] = param(5.0, "per_area_ms", lo=0, doc="time constant, or {area: ms}")
     tff_ms: float = param(0.0, "ms", lo=0, doc="feedforward delay")
     trc_ms: float = param(6.0, "ms", lo=0, doc="recurrent delay (>= dt)")
     tsk_ms: float = param(0.0, "ms", lo=0, doc="skip-connection delay")
     tfb_ms: float = param(30.0, "ms", lo=0, doc="feedback delay (>= dt)")
-    recurrence_type: str = param("full", "choice", choices=_recurrences, doc="lateral recurrence in every area")
+    recurrence_type: str = same_as(AreaConfig, "recurrence_type", doc="lateral recurrence in every area")
     recurrence_target: str = param("output", "choice", choices=("input", "middle", "output"),
                                    doc="where the recurrent term enters (middle: two-stage areas)")
-    recurrence_mode: str = param("additive", "choice", choices=MODES, doc="how the recurrent term enters")
-    recurrence_kernel: int = param(3, "int", lo=1, hi=99, doc="kernel size of the recurrence (odd)")
-    recurrence_sign: str = param("any", "choice", choices=("any", "excitatory"),
-                                 doc="any, or excitatory (recurrent weights kept non-negative)")
-    recurrence_bound: float | None = param(None, "number", lo=0, lo_open=True, hi=100, allow_none=True,
-                                           doc="largest operator norm of each area's recurrence (None: unbounded)")
-    recurrence_gain: float | None = param(None, "number", lo=0, lo_open=True, hi=100, allow_none=True,
-                                          doc="set each area's recurrent loop gain (operator norm) to this value")
-    recurrence_bias: bool = param(False, "bool", doc="biases in the recurrent convolutions")
+    recurrence_mode: str = same_as(AreaConfig, "recurrence_mode")
+    recurrence_kernel: int = same_as(AreaConfig, "recurrence_kernel")
+    recurrence_sign: str = same_as(AreaConfig, "recurrence_sign")
+    recurrence_bound: float | None = same_as(AreaConfig, "recurrence_bound",
+                                             doc="largest operator norm of each area's recurrence (None: unbounded)")
+    recurrence_gain: float | None = same_as(AreaConfig, "recurrence_gain")
+    recurrence_bias: bool = same_as(AreaConfig, "recurrence_bias")
     skip: bool = param(True, "bool", doc="skip connections V1 -> V4 and V2 -> IT")
     feedback: bool = param(False, "bool", doc="feedback connections V4 -> V1 and IT -> V2")
     feedback_mode: str = param("additive", "choice", choices=MODES, doc="how feedback enters")
     connection_bias: bool = param(False, "bool", doc="biases in the skip/feedback 1 x 1 convolutions")
     connection_resample: str = param("area", "choice", choices=RESAMPLE_MODES,
                                      doc="how skip connections shrink their source: area (average) or nearest")
-    delay_fill: str = param("rest", "choice", choices=FILLS,
-                            doc="before a source first emits, delayed reads give its initial output "
-                                "(rest) or nothing (silent: DynVision 0.1.0)")
+    delay_fill: str = same_as(AreaConfig, "delay_fill")
     normalize_input: bool = param(True, "bool", doc="map grey 0.5 to 0 and 0.25 to 1 (False: raw input, as DynVision)")
-    dynamics: str = param("rate", "choice", choices=_forms, doc="dynamics form: rate, voltage or dynvision")
-    integrator: str = param("etd2", "choice", choices=_integrators, doc="etd2 (2nd order), exponential or euler")
+    dynamics: str = same_as(AreaConfig, "dynamics")
+    integrator: str = same_as(AreaConfig, "integrator", doc="etd2 (2nd order), exponential or euler")
     activation: str = param("relu", "choice", choices=_activations, doc="activation phi")
     supralinearity: float = param(2.0, "number", lo=0, lo_open=True, hi=10, doc="exponent of the supralinear activation")
     norm: str | None = param(None, "choice", choices=NORMS, allow_none=True, doc="normalisation layer per area")
@@ -100,7 +97,7 @@ class DyRCNNConfig(ModelConfig):
         doc="strength of divisive normalisation by the local population (0: off), or {area: strength}")
     tau_normalization_ms: float = param(10.0, "ms", lo=0,
                                         doc="time constant of the normalisation pool (0: instantaneous)")
-    train_tau: bool = param(False, "bool", doc="learn the time constants")
+    train_tau: bool = same_as(AreaConfig, "train_tau", doc="learn the time constants")
     bias: bool = param(True, "bool", doc="biases in the feedforward convolutions")
     width: float = param(1.0, "number", lo=0, lo_open=True, hi=64, doc="multiplies every area's channels")
     operations: tuple | None = param(None, "operations", allow_none=True, doc="custom per-step operation order")
