@@ -87,3 +87,44 @@ def test_the_contrast_fit_uses_the_mean_over_images():
     from dynvision.analysis import fit_naka_rushton
     expected = fit_naka_rushton(xr.DataArray(mean_curve, dims="contrast", coords={"contrast": c}))
     assert float(metrics["nr_c50"].squeeze()) == pytest.approx(float(expected.c50), rel=1e-3)
+
+
+def _contrast_results(rel_low):
+    """A contrast experiment whose areas respond with peak 1 at c max and ``rel_low[area][image]`` at c min."""
+    from types import SimpleNamespace
+
+    from dynvision.experiments.phenomena import _Results
+
+    t = np.arange(0.0, 100.0, 2.0)
+    contrasts = [0.1, 1.0]
+    areas = list(rel_low)
+    n_img = len(next(iter(rel_low.values())))
+    rows = np.zeros((len(areas), 2 * n_img, t.size))
+    coords = {"contrast": [], "image": []}
+    for img in range(n_img):
+        for ci, c in enumerate(contrasts):
+            coords["contrast"].append(c), coords["image"].append(img)
+            for ai, a in enumerate(areas):
+                height = rel_low[a][img] if ci == 0 else 1.0
+                rows[ai, 2 * img + ci] = np.where((t >= 40) & (t < 80), height, 0.0)
+    resp = xr.DataArray(rows[None], dims=("model", "area", "sample", "time"),
+                        coords={"model": ["model"], "area": areas, "time": t, "stim_onset": ("sample", [40.0] * rows.shape[1]),
+                                **{k: ("sample", v) for k, v in coords.items()}})
+    return _Results({"contrast": SimpleNamespace(responses=resp)})
+
+
+def _check(name):
+    from dynvision.experiments.phenomena import PHENOMENA
+
+    return next(p.check for p in PHENOMENA if p.name == name)
+
+
+def test_contrast_dependence_is_not_swamped_by_one_image_with_no_response_at_low_contrast():
+    """IT relative response 0.05 (one image ~0: a contrast gain of 1e6) against V1's 0.3: holds;
+    a gain ratio peak(c max)/peak(c min) would average to ~1e5 with a standard error as large."""
+    check = _check("higher areas depend more on contrast")
+    it = [0.05, 0.06, 0.04, 0.05, 1e-6, 0.05, 0.06, 0.04]
+    v1 = [0.3, 0.31, 0.29, 0.3, 0.3, 0.32, 0.28, 0.3]
+    assert check(_contrast_results({"V1": v1, "IT": it})).holds
+    assert not check(_contrast_results({"V1": it, "IT": v1})).holds  # the reverse ordering fails
+    assert not check(_contrast_results({"V1": v1, "IT": [x * 0.97 for x in v1]})).holds  # under the margin
