@@ -211,7 +211,7 @@ def _weights(integrator: str, dt: float, tau: float) -> tuple[float, float, floa
     z = dt / tau
     if integrator == "euler":
         return 1 - z, 0.0, z
-    E = math.exp(-z)
+    E = torch.exp(-z) if torch.is_tensor(z) else math.exp(-z)
     if integrator == "exponential":
         return E, 0.0, 1 - E
     if integrator == "etd2":
@@ -273,8 +273,11 @@ def reference_run(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch
 
     adapt_strengths, norm_strengths = per_area("adaptation"), per_area("normalization")
     adapt_mode = cfg.get("adaptation_mode", "divisive")
+    norm_mode = cfg.get("normalization_mode", "divisive")
 
     def adapt_apply(signal, trace, s, mode="divisive"):
+        if mode == "shunting":  # a conductance: tau dr/dt = -(1 + s a) r + g, applied in the step
+            return signal
         return signal / (1 + s * trace) if mode == "divisive" else signal - s * trace
 
     def trace_step(a, d0, d1, tau_a, integ):
@@ -320,7 +323,7 @@ def reference_run(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch
         """Adaptation, normalisation, then phi (rate form) on the drive ``d``."""
         if adapt_s > 0:
             d = adapt_apply(d, trace, adapt_s, adapt_mode)
-        if norm_s > 0:
+        if norm_s > 0 and norm_mode != "shunting":
             d = d / (1 + norm_s * pool)
         return phi(d) if form == "rate" else d
 
@@ -356,7 +359,7 @@ def reference_run(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch
             adapt_s, norm_s = adapt_strengths[a["name"]], norm_strengths[a["name"]]
             integ_a = "exponential" if form == "dynvision" else integrator
             if adapt_s > 0:
-                follow = (lambda v: v.abs()) if adapt_mode == "divisive" else (lambda v: v)
+                follow = (lambda v: v) if adapt_mode == "subtractive" else (lambda v: v.abs())
                 traces[i] = trace_step(traces[i], follow(d0), follow(d1), float(cfg["tau_adaptation_ms"]), integ_a)
             if norm_s > 0:  # the pool follows the population's adapted drive (is it, with tau_n = 0)
                 a0 = adapted(d0, trace0, adapt_s).abs().mean(1, keepdim=True)
@@ -367,8 +370,19 @@ def reference_run(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch
                     pools[i] = trace_step(pools[i], a0, a1, float(cfg["tau_normalization_ms"]), integ_a)
             g0, g1 = target(d0, trace0, pool0, adapt_s, norm_s), target(d1, traces[i], pools[i], adapt_s, norm_s)
             r, tau = state[i], a["tau"]
+            # shunting gains add to the leak: tau dr/dt = -(1 + C(t)) r + g(t), with C held at its
+            # mean over the step (second order) or, for first-order integrators, its end value
+            leak0 = leak1 = 0.0
+            if adapt_s > 0 and adapt_mode == "shunting":
+                leak0, leak1 = leak0 + adapt_s * trace0, leak1 + adapt_s * traces[i]
+            if norm_s > 0 and norm_mode == "shunting":
+                leak0, leak1 = leak0 + norm_s * pool0, leak1 + norm_s * pools[i]
             if form == "dynvision":
                 new = torch.relu(r + dt / tau * (g1 - r)) if cfg["activation"] == "relu" else r + dt / tau * (g1 - r)
+            elif torch.is_tensor(leak1):
+                leak = 1 + ((leak0 + leak1) / 2 if integrator == "etd2" else leak1)
+                E, c0, c1 = _weights(integrator, dt, tau / leak)
+                new = E * r + (c0 * g0 + c1 * g1) / leak
             else:
                 E, c0, c1 = _weights(integrator, dt, tau)
                 new = E * r + c0 * g0 + c1 * g1

@@ -158,6 +158,10 @@ class DynamicArea(nn.Module):
         self.conv, self.conv2 = conv, conv2
         self.activation = activation if activation is not None else nn.ReLU()
         self.norm, self.pool, self.adapt, self.normalize = norm, pool, adapt, normalize
+        shunting = [op for op, g in (("adapt", adapt), ("normalize", normalize)) if g is not None and g.shunting]
+        if shunting and (self.integrator is None or not self._leaky):
+            raise ValueError(f"area {name!r}: shunting {' and '.join(shunting)} changes the leak of a leaky unit; "
+                             f"the {form!r} form has none (use dynamics='rate' or 'voltage')")
         # Delays: one rule (dynamics.timing.delay_steps); recurrence reads the past, so >= 1 step.
         self.tff_steps = delay_steps(c.tff_ms, dt, "tff_ms")
         trc = self.dt if c.trc_ms is None else c.trc_ms
@@ -407,7 +411,10 @@ class DynamicArea(nn.Module):
                 if self.delay_fill != "silent":
                     raise RuntimeError(f"area {self.name}: no target at the start of step {t}")
                 g0 = g1  # the first input arrived during this step: held over it
-            if self._leaky:
+            shunt = st.memo.pop("shunt", None)
+            if shunt is not None:
+                st.v = self._shunted_step(st.v, g0, g1, shunt)
+            elif self._leaky:
                 weighted = torch.lerp(g1, g0.to(g1.dtype), self._mix)  # (w0 g0 + w1 g1) / (w0 + w1)
                 st.v = torch.lerp(st.v, weighted.to(st.v.dtype), self._alpha)
             else:
@@ -417,7 +424,10 @@ class DynamicArea(nn.Module):
             g1 = self.target(x, t, st, skip, feedback)
             if g1 is None:
                 return self._silent_step(t, st)
-            if self._leaky:
+            shunt = st.memo.pop("shunt", None)
+            if shunt is not None:
+                st.v = self._shunted_step(st.v, None, g1, shunt)
+            elif self._leaky:
                 st.v = torch.lerp(st.v, g1.to(st.v.dtype), self._alpha)
             else:
                 st.v = self.integrator.step(self.unit, st.v, None, g1.to(st.v.dtype), self.dt)
@@ -425,6 +435,21 @@ class DynamicArea(nn.Module):
         for op in self._output_ops:
             x = op(self, x, t, st, None)
         return x
+
+    def _shunted_step(self, v, g0, g1, shunt):
+        """One step of ``tau dv/dt = -(1 + c(t)) v + g(t)`` (shunting gains: ``c`` is their summed
+        conductance at the step's start and end).
+
+        The conductance is held at its mean over the step: the ODE is then leaky with time
+        constant ``tau / (1 + c)`` and target ``g / (1 + c)``, which the area's integrator steps
+        as usual (elementwise fractions). Holding the mid-step value leaves an error of order
+        ``dt^3`` per step, so ``etd2`` stays second order.
+        """
+        c0, c1 = shunt
+        leak = 1.0 + (0.5 * (c0 + c1) if g0 is not None else c1)
+        mix, alpha = self.integrator.fractions(self.dt, self.unit.tau_ms / leak)
+        target = g1 if g0 is None else torch.lerp(g1, g0.to(g1.dtype), mix.to(g1.dtype))
+        return torch.lerp(v, (target / leak).to(v.dtype), alpha.to(v.dtype))
 
     def _silent_step(self, t: int, st: AreaState) -> torch.Tensor | None:
         """A step without any input (``delay_fill="silent"``): the state and its recording
@@ -486,14 +511,20 @@ class DynamicArea(nn.Module):
         """A gain operation at the start (trace at t) or end of a step (trace stepped to t + dt)."""
         if x is None:  # nothing arrived yet (delay_fill="silent")
             return None
+        before = st.traces[name]  # the trace at t
         if gain.instantaneous:  # the trace is the present drive
-            st.traces[name] = gain.drive(x).to(st.traces[name].dtype)
-            return gain.apply(x, st.traces[name])
-        if point == "start":
+            st.traces[name] = gain.drive(x).to(before.dtype)
+        elif point == "start":
             st.inputs[name] = x
-            return gain.apply(x, st.traces[name])
-        st.traces[name] = gain.advance(st.traces[name], st.inputs.get(name), x, self.integrator)
-        st.inputs[name] = x
+        else:
+            st.traces[name] = gain.advance(before, st.inputs.get(name), x, self.integrator)
+            st.inputs[name] = x
+        if gain.shunting and point == "end":
+            # The leak this gain adds at the start (t) and end (t + dt) of the step, for the
+            # integrator; several shunting gains add their conductances.
+            c0, c1 = gain.conductance(before) - 1.0, gain.conductance(st.traces[name]) - 1.0
+            prev = st.memo.get("shunt")
+            st.memo["shunt"] = (c0, c1) if prev is None else (prev[0] + c0, prev[1] + c1)
         return gain.apply(x, st.traces[name])
 
     def _op_adapt(self, x, t, st, extra):

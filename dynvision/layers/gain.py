@@ -22,6 +22,15 @@ mean_c |x|``, which makes responses saturate with contrast (a Naka-Rushton curve
 semi-saturation where ``strength * a`` reaches 1) and, with a pool a few ms slower than the
 response, peak earlier at high contrast.
 
+- ``shunting`` (conductance-based normalisation; Carandini, Heeger & Movshon 1997): the trace
+  follows ``|x|`` as in ``divisive`` but leaves the signal alone and raises the *leak* of the
+  unit it feeds instead: ``tau dr/dt = -(1 + strength * a) r + g``. The steady state is the
+  divisive one, ``g / (1 + strength * a)`` (a Naka-Rushton curve), and the unit's effective time
+  constant ``tau / (1 + strength * a)`` shrinks as the pool grows, so a stronger stimulus is
+  answered sooner: responses to high contrast rise earlier, even with an instantaneous pool.
+  The area's integrator steps that linear ODE with the conductance at the middle of the step
+  (second order with ``etd2``), see :meth:`conductance`.
+
 The trace is a leaky unit of its own, stepped by the area's integrator (:meth:`AdaptiveGain.advance`,
 second order with ``etd2``), and the signal at time ``t`` is adapted by the trace at ``t``
 (:meth:`AdaptiveGain.apply`). The same module serves as the model's input gain (whose input, a
@@ -38,7 +47,7 @@ from dynvision.registry import check_choice
 
 _EXPONENTIAL = Exponential()
 
-MODES = ("divisive", "subtractive")
+MODES = ("divisive", "subtractive", "shunting")
 POOLS = ("unit", "channels")
 
 
@@ -49,7 +58,8 @@ class AdaptiveGain(nn.Module):
         strength: How strongly the trace acts (0 turns adaptation off).
         tau_ms: Time constant of the trace, in ms.
         dt_ms: Integration step, in ms.
-        mode: ``"divisive"`` or ``"subtractive"``.
+        mode: ``"divisive"``, ``"subtractive"`` or ``"shunting"`` (a conductance: see the module
+            docstring; only as an area's operation, which hands it to the integrator).
         pool: ``"unit"`` (each unit's own trace: adaptation) or ``"channels"`` (one trace per
             position, following the channel mean: divisive normalisation).
     """
@@ -78,11 +88,22 @@ class AdaptiveGain(nn.Module):
         """The adapted signal for input ``x`` and trace ``trace`` at the same time."""
         if self.mode == "divisive":
             return x / (1.0 + self.strength * trace)
+        if self.mode == "shunting":  # acts on the leak (conductance), not on the signal
+            return x
         return x - self.strength * trace
+
+    @property
+    def shunting(self) -> bool:
+        """Whether the trace sets a conductance of the unit (``mode="shunting"``)."""
+        return self.mode == "shunting"
+
+    def conductance(self, trace: torch.Tensor) -> torch.Tensor:
+        """The relative leak ``1 + strength * trace`` of a shunting gain."""
+        return 1.0 + self.strength * trace
 
     def drive(self, x: torch.Tensor) -> torch.Tensor:
         """What the trace follows: ``|x|`` (divisive) or ``x`` (subtractive), per unit or pooled."""
-        d = x.abs() if self.mode == "divisive" else x
+        d = x if self.mode == "subtractive" else x.abs()
         return d.mean(dim=1, keepdim=True) if self.pool == "channels" else d
 
     def advance(self, trace: torch.Tensor, x0: torch.Tensor | None, x1: torch.Tensor,

@@ -113,7 +113,7 @@ def build_areas(specs: Sequence[AreaSpec], in_channels: int, in_size: Sequence[i
         normalization = c.normalization[spec.name] if isinstance(c.normalization, Mapping) else c.normalization
         adapt = AdaptiveGain(adaptation, c.tau_adaptation_ms, c.dt_ms, c.adaptation_mode) \
             if adaptation > 0 else None
-        normalize = AdaptiveGain(normalization, c.tau_normalization_ms, c.dt_ms, pool="channels") \
+        normalize = AdaptiveGain(normalization, c.tau_normalization_ms, c.dt_ms, c.normalization_mode, pool="channels") \
             if normalization > 0 else None
         area = DynamicArea(
             spec.name, conv, area_config(c, spec.name), in_channels=in_channels, out_channels=spec.channels,

@@ -90,13 +90,17 @@ class DyRCNNConfig(ModelConfig):
     adaptation: float | Mapping[str, float] = param(0.0, "per_area", lo=0, hi=1e3,
                                                     doc="strength of per-area adaptation (0: off), or {area: strength}")
     tau_adaptation_ms: float = param(100.0, "ms", lo=0, lo_open=True, doc="time constant of the adaptation")
-    adaptation_mode: str = param("divisive", "choice", choices=("divisive", "subtractive"),
-                                 doc="divisive (gain) or subtractive (a rebound at offset: OFF responses)")
+    adaptation_mode: str = param("divisive", "choice", choices=("divisive", "subtractive", "shunting"),
+                                 doc="divisive (gain), subtractive (a rebound at offset: OFF responses) or "
+                                     "shunting (a leak conductance, like an after-hyperpolarisation current)")
     normalization: float | Mapping[str, float] = param(
         0.0, "per_area", lo=0, hi=1e3,
         doc="strength of divisive normalisation by the local population (0: off), or {area: strength}")
     tau_normalization_ms: float = param(10.0, "ms", lo=0,
                                         doc="time constant of the normalisation pool (0: instantaneous)")
+    normalization_mode: str = param("divisive", "choice", choices=("divisive", "shunting"),
+                                    doc="divisive (the drive is divided by the pool) or shunting (the pool raises "
+                                        "the leak: same steady state, faster responses to stronger stimuli)")
     train_tau: bool = same_as(AreaConfig, "train_tau", doc="learn the time constants")
     bias: bool = param(True, "bool", doc="biases in the feedforward convolutions")
     width: float = param(1.0, "number", lo=0, lo_open=True, hi=64, doc="multiplies every area's channels")

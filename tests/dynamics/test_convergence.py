@@ -46,7 +46,9 @@ def test_first_order_integrators_stay_first_order(image):
     dict(adaptation=1.0, tau_adaptation=20.0, input_gain=1.0, tau_gain=30.0),
     dict(adaptation=0.5, adaptation_mode="subtractive", tau_adaptation=40.0, normalization=2.0,
          tau_normalization=8.0),
-], ids=["adaptation+gain", "subtractive+normalization"])
+    dict(normalization=3.0, tau_normalization=4.0, normalization_mode="shunting", adaptation=1.0,
+         adaptation_mode="shunting", tau_adaptation=30.0),
+], ids=["adaptation+gain", "subtractive+normalization", "shunting"])
 def test_second_order_holds_with_the_gain_mechanisms(image, mechanisms):
     result = dt_convergence(_builder("etd2", **mechanisms), image)
     for area, orders in result["order"].items():

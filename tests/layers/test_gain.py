@@ -85,5 +85,5 @@ def test_subtractive_gain_is_a_high_pass_with_an_offset_swing():
     assert out[0] == pytest.approx(np.exp(-2 / 20)) and abs(out[99]) < 1e-3  # sustained input cancelled
     assert out[100] == pytest.approx(-np.exp(-2 / 20), abs=1e-3)  # the offset swings the other way
     assert out[-1] > out[100]  # and relaxes back
-    with pytest.raises(UnknownNameError, match="'multiplicative'.*'divisive', 'subtractive'"):
+    with pytest.raises(UnknownNameError, match="'multiplicative'.*'divisive', 'shunting', 'subtractive'"):
         AdaptiveGain(1.0, mode="multiplicative")

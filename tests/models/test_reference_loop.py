@@ -35,6 +35,12 @@ CASES = [
     dict(normalization={"V1": 4.0, "V2": 1.0, "V4": 0.0, "IT": 0.5}, adaptation={"V1": 0.0, "V2": 0.5, "V4": 1.0, "IT": 1.5}),
     dict(normalization=3.0, tau_normalization=0.0, adaptation=0.5, tff=2.0),
     dict(input_transient=1.0, tau_transient=8.0, input_gain=1.0, tau_gain=20.0),
+    dict(normalization={"V1": 4.0, "V2": 2.0, "V4": 0.0, "IT": 1.0}, tau_normalization=0.0,
+         normalization_mode="shunting", tff=2.0),
+    dict(normalization=2.0, tau_normalization=6.0, normalization_mode="shunting", adaptation=1.0,
+         adaptation_mode="shunting", tau_adaptation=10.0, dynamics="voltage"),
+    dict(normalization=2.0, normalization_mode="shunting", adaptation=0.5, adaptation_mode="subtractive",
+         integrator="exponential"),
 ]
 
 
