@@ -102,7 +102,7 @@ class AdaptiveGain(nn.Module):
         return 1.0 + self.strength * trace
 
     def drive(self, x: torch.Tensor) -> torch.Tensor:
-        """What the trace follows: ``|x|`` (divisive) or ``x`` (subtractive), per unit or pooled."""
+        """What the trace follows: ``x`` (subtractive) or ``|x|`` (divisive, shunting), per unit or pooled."""
         d = x if self.mode == "subtractive" else x.abs()
         return d.mean(dim=1, keepdim=True) if self.pool == "channels" else d
 

@@ -126,7 +126,7 @@ def run_on_client(client, plan, models, session, sizes: bool, bar, device: str |
                              session.loc.url, sizes, device, layout_future,
                              key=f"dynvision-unit-{plan.fingerprint[:12]}-{run_id}-{unit.index}", pure=False)
 
-    futures = as_completed()
+    futures = as_completed(loop=client.loop)  # this client's loop: there may be no default client
     units = {}
     for unit in pending:
         fut = submit(unit)
