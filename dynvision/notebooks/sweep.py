@@ -254,7 +254,7 @@ def _execute(todo, *, combos, keys, nb_path, out, rows, grid_keys, workers, sche
         return fut
 
     try:
-        queue = as_completed([submit(rid, req, False) for rid, req in todo])
+        queue = as_completed([submit(rid, req, False) for rid, req in todo], loop=client.loop)
         failed = 0
         with tqdm(total=len(todo), disable=not progress, desc=f"sweep {nb_path.name}", unit="run") as bar:
             for fut in queue:
