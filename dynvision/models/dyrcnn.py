@@ -22,6 +22,7 @@ from typing import Mapping, Sequence
 from torch import nn
 
 from dynvision.dynamics import delay_steps
+from dynvision.layers.gain import MODES as GAIN_MODES
 from dynvision.layers.gain import AdaptiveGain
 from dynvision.layers.retina import Retina
 from dynvision.models._builder import AreaSpec, build_areas, scaled
@@ -90,7 +91,7 @@ class DyRCNNConfig(ModelConfig):
     adaptation: float | Mapping[str, float] = param(0.0, "per_area", lo=0, hi=1e3,
                                                     doc="strength of per-area adaptation (0: off), or {area: strength}")
     tau_adaptation_ms: float = param(100.0, "ms", lo=0, lo_open=True, doc="time constant of the adaptation")
-    adaptation_mode: str = param("divisive", "choice", choices=("divisive", "subtractive", "shunting"),
+    adaptation_mode: str = param("divisive", "choice", choices=GAIN_MODES,
                                  doc="divisive (gain), subtractive (a rebound at offset: OFF responses) or "
                                      "shunting (a leak conductance, like an after-hyperpolarisation current)")
     normalization: float | Mapping[str, float] = param(
