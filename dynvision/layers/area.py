@@ -46,6 +46,43 @@ from dynvision.layers.recurrence import combine, make_recurrence
 from dynvision.layers.config import AreaConfig
 
 
+def _onednn_pointwise() -> bool:
+    try:
+        return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
+    except (AttributeError, RuntimeError):
+        return False
+
+
+try:
+    from torch.utils._python_dispatch import _get_current_dispatch_mode
+except ImportError:  # pragma: no cover - older torch
+    def _get_current_dispatch_mode():
+        return None
+
+_POINTWISE = _onednn_pointwise()
+_POINTWISE_BF16 = _POINTWISE and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def _pointwise_ready(x: torch.Tensor, *tensors) -> bool:
+    """Can oneDNN's convolution with fused post-operations (``+ other``, ReLU) run on these
+    tensors? Inference on the CPU only: the fused operation has no gradient, under autocast
+    the plain operations keep autocast's precision rules, and under a dispatch mode (FLOP
+    counting, fake tensors) they are the operations the mode knows."""
+    if not _POINTWISE or x.device.type != "cpu" or torch.is_autocast_enabled("cpu"):
+        return False
+    if _get_current_dispatch_mode() is not None:
+        return False
+    if x.dtype == torch.bfloat16:
+        # oneDNN's bf16 kernels need the CPU's bf16 support and channels-last input
+        if not (_POINTWISE_BF16 and x.is_contiguous(memory_format=torch.channels_last)):
+            return False
+    elif x.dtype != torch.float32:
+        return False
+    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, *tensors)):
+        return False
+    return all(t is None or t.dtype == x.dtype for t in tensors)
+
+
 @dataclass
 class AreaState:
     """Everything about one area that changes during a run, at the current state time ``t``.
@@ -277,10 +314,44 @@ class DynamicArea(nn.Module):
             if table[op] is not None:
                 target_ops.append(table[op])
             i += 1
-        self._target_ops = target_ops
+        self._target_ops = self._fuse_rectification(target_ops)
         self._output_ops = [table[op] for op in after if table[op] is not None]
         tap = after[: after.index("record")] if "record" in after else []
         self._tap_ops = [table[op] for op in tap if table[op] is not None]
+
+    def _fuse_rectification(self, ops: list) -> list:
+        """Merge a convolution, the additive recurrence that follows it and a ReLU into one
+        operation, which runs (at inference on the CPU) as one oneDNN convolution with the
+        addition and the rectification as post-operations: two passes over the area's largest
+        tensors fewer per target (see :func:`_pointwise_ready`; elsewhere the plain operations
+        run, with the same result).
+
+        An area that evaluates its target twice per step from the same input (fed by the
+        stimulus, second-order integrator) otherwise convolves that input once; it is fused
+        only when convolving an image again (at most 4 channels) costs less than the passes saved.
+        """
+        cls, c = type(self), self.conv
+        if not (self.fuse and type(self.activation) is nn.ReLU and type(c) is nn.Conv2d and self.conv2 is None
+                and c.padding_mode == "zeros" and isinstance(c.padding, tuple)):
+            return ops
+        once = not (self.stimulus_driven and self.uses_start) or c.in_channels <= 4
+        additive = self.recurrence_mode == "additive" and self.recurrence_target == "output"
+        patterns = [
+            ((cls._op_conv_recurrence_fused, cls._op_nonlinearity), cls._op_conv_recurrence_fused_relu, True),
+            ((cls._op_conv, cls._op_recurrence, cls._op_nonlinearity), cls._op_conv_recurrence_relu, once and additive),
+            ((cls._op_conv, cls._op_nonlinearity), cls._op_conv_relu, once),
+        ]
+        out, i = [], 0
+        while i < len(ops):
+            for pattern, fused, allowed in patterns:
+                if allowed and tuple(ops[i:i + len(pattern)]) == pattern:
+                    out.append(fused)
+                    i += len(pattern)
+                    break
+            else:
+                out.append(ops[i])
+                i += 1
+        return out
 
     def __setstate__(self, state) -> None:
         """Unpickled or deep-copied areas compile their operations again (bound to themselves)."""
@@ -357,7 +428,7 @@ class DynamicArea(nn.Module):
             self._mix, self._alpha = 0.0, self.dt / tau
         else:
             self._mix, self._alpha = self.integrator.fractions(self.dt, tau)
-        if type(self)._op_conv_recurrence_fused in self._target_ops:
+        if {type(self)._op_conv_recurrence_fused, type(self)._op_conv_recurrence_fused_relu} & set(self._target_ops):
             w = torch.cat([self.conv.weight, self._rec_scale * self.recurrence.conv.weight], dim=1)
             if self.conv.weight.is_contiguous(memory_format=torch.channels_last):
                 w = w.contiguous(memory_format=torch.channels_last)
@@ -498,6 +569,34 @@ class DynamicArea(nn.Module):
             return self._op_recurrence(self._op_conv(x, t, st, extra), t, st, extra)
         weight, bias = self._fused
         return F.conv2d(torch.cat([x, h.to(x.dtype)], dim=1), weight, bias, padding=self.conv.padding)
+
+    def _conv_args(self):
+        c = self.conv
+        return list(c.padding), list(c.stride), list(c.dilation), c.groups
+
+    def _op_conv_recurrence_fused_relu(self, x, t, st, extra):
+        h = st.history.read(t, self.trc_steps)
+        weight, bias = self._fused if h is not None else (None, None)
+        if h is None or x is None or not _pointwise_ready(x, weight, bias):
+            return self._op_nonlinearity(self._op_conv_recurrence_fused(x, t, st, extra), t, st, extra)
+        return torch.ops.mkldnn._convolution_pointwise(
+            torch.cat([x, h.to(x.dtype)], dim=1), weight, bias, *self._conv_args(), "relu", [], "")
+
+    def _op_conv_recurrence_relu(self, x, t, st, extra):
+        r = self._recurrent_term(t, st)
+        c = self.conv
+        if x is not None and r is not None and _pointwise_ready(x, c.weight, c.bias, r):
+            return torch.ops.mkldnn._convolution_pointwise(
+                x, r, c.weight, c.bias, *self._conv_args(), "add", None, "relu", [], "")
+        y = self._op_conv(x, t, st, extra)
+        y = y if r is None else r if y is None else self._combine(y, r)
+        return self._op_nonlinearity(y, t, st, extra)
+
+    def _op_conv_relu(self, x, t, st, extra):
+        c = self.conv
+        if x is not None and _pointwise_ready(x, c.weight, c.bias):
+            return torch.ops.mkldnn._convolution_pointwise(x, c.weight, c.bias, *self._conv_args(), "relu", [], "")
+        return self._op_nonlinearity(self._op_conv(x, t, st, extra), t, st, extra)
 
     def _op_skip(self, x, t, st, extra):
         s = extra[0]

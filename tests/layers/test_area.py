@@ -105,18 +105,107 @@ def test_fused_convolution_equals_separate_convolutions():
     conv = nn.Conv2d(3, 5, 3, padding=1)
     fused = DynamicArea("A", conv, **kw)
     fused.set_stimulus_driven(False)  # (an area reading a stimulus reuses its input's convolution instead)
-    assert DynamicArea._op_conv_recurrence_fused in fused._target_ops
+    assert fused._target_ops == [DynamicArea._op_conv_recurrence_fused_relu]
     separate = DynamicArea("B", nn.Conv2d(3, 5, 3, padding=1), **kw)
     separate.load_state_dict(fused.state_dict())
     separate.set_stimulus_driven(False)
-    separate._target_ops = [DynamicArea._op_conv, DynamicArea._op_recurrence] + separate._target_ops[1:]
+    separate._target_ops = [DynamicArea._op_conv, DynamicArea._op_recurrence, DynamicArea._op_nonlinearity]
     x = torch.randn(2, 3, 8, 8)
-    for area in (fused, separate):
-        area.prepare()
-    s1, s2 = fused.initial_state(2), separate.initial_state(2)
-    for t in range(5):
-        a, b = fused.step(x, t, s1), separate.step(x, t, s2)
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    for grad in (True, False):  # the plain fused convolution (training) and oneDNN's (inference)
+        with torch.set_grad_enabled(grad):
+            for area in (fused, separate):
+                area.prepare()
+            s1, s2 = fused.initial_state(2), separate.initial_state(2)
+            for t in range(5):
+                a, b = fused.step(x, t, s1), separate.step(x, t, s2)
+                torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+def plain_twin(area, **kw):
+    """The same area (same weights) running its operations one by one, without oneDNN fusion."""
+    twin = DynamicArea(area.name, nn.Conv2d(area.in_channels, area.out_channels, area.conv.kernel_size,
+                                            stride=area.conv.stride, padding=area.conv.padding), **kw)
+    twin.fuse = False
+    twin.load_state_dict(area.state_dict())
+    twin.set_stimulus_driven(area.stimulus_driven)
+    return twin
+
+
+@pytest.mark.parametrize("case", ["cat", "stride", "image", "no-recurrence", "silent", "channels-last", "bf16"])
+def test_convolution_with_fused_addition_and_relu_gives_the_plain_operations_result(case, monkeypatch):
+    """At inference on the CPU, ``conv (+ recurrence) -> ReLU`` runs as one oneDNN convolution with
+    post-operations; it must compute what the operations compute one by one, and it must run."""
+    import dynvision.layers.area as area_module
+
+    if case == "bf16" and not area_module._POINTWISE_BF16:
+        pytest.skip("this CPU has no oneDNN bf16 kernels")
+    torch.manual_seed(1)
+    cin, stride, size, driven = {"image": (3, 1, 8, True), "stride": (6, 2, 4, False)}.get(case, (6, 1, 8, False))
+    kw = dict(in_channels=cin, out_channels=5, in_size=(8, 8), size=(size, size), trc=2.0, dt=2.0,
+              recurrence_type="none" if case == "no-recurrence" else "full", operations=default_operations("rate"),
+              delay_fill="silent" if case == "silent" else "rest")
+    area = DynamicArea("A", nn.Conv2d(cin, 5, 3, stride=stride, padding=1), **kw)
+    with torch.no_grad():
+        area.conv.bias.fill_(-0.2)  # some units below threshold: the ReLU matters
+        if area.has_recurrence:
+            area.recurrence.conv.weight.mul_(3.0)
+    area.set_stimulus_driven(driven)
+    expected_op = {"cat": DynamicArea._op_conv_recurrence_fused_relu, "no-recurrence": DynamicArea._op_conv_relu,
+                   "image": DynamicArea._op_conv_recurrence_relu, "stride": DynamicArea._op_conv_recurrence_relu}
+    assert expected_op.get(case, DynamicArea._op_conv_recurrence_fused_relu) in area._target_ops
+    twin = plain_twin(area, **kw)
+    dtype = torch.bfloat16 if case == "bf16" else torch.float32
+    fmt = torch.channels_last if case in ("channels-last", "bf16") else torch.contiguous_format
+    if dtype != torch.float32:
+        area.to(dtype), twin.to(dtype)
+    ready = []
+    real = area_module._pointwise_ready
+    monkeypatch.setattr(area_module, "_pointwise_ready", lambda *a: ready.append(real(*a)) or ready[-1])
+    frames = [torch.randn(2, cin, 8, 8).to(dtype).contiguous(memory_format=fmt) for _ in range(6)]
+    with torch.no_grad():
+        outs = []
+        for a in (area, twin):
+            a.prepare()
+            st = a.initial_state(2, dtype=dtype, memory_format=fmt)
+            outs.append([a.step(x, t, st) for t, x in enumerate(frames)])
+    assert ready and all(ready), "the fused convolution did not run"
+    tol = dict(rtol=2e-2, atol=2e-2) if dtype == torch.bfloat16 else dict(rtol=1e-5, atol=1e-6)
+    for a, b in zip(*outs):
+        if a is None or b is None:
+            assert a is None and b is None
+        else:
+            assert (b > 0).any() and (b == 0).any()
+            torch.testing.assert_close(a.float(), b.float(), **tol)
+
+
+def test_fused_relu_steps_aside_for_gradients_autocast_and_costly_inputs():
+    """Training, autocast and dispatch modes run the plain operations (the fused convolution has
+    no gradient, would bypass autocast's precision, and FLOP counters do not know it); an area that evaluates its target twice per step from a
+    many-channel input keeps convolving that input once."""
+    import dynvision.layers.area as area_module
+
+    x = torch.randn(1, 4, 5, 5)
+    w = torch.randn(3, 4, 3, 3, requires_grad=True)
+    assert area_module._pointwise_ready(x, w) is False  # gradients wanted
+    with torch.no_grad():
+        assert area_module._pointwise_ready(x, w) is area_module._POINTWISE
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            assert area_module._pointwise_ready(x, w) is False
+        assert area_module._pointwise_ready(x.double(), w.double()) is False
+        from torch.utils.flop_counter import FlopCounterMode
+
+        with FlopCounterMode(display=False):  # a dispatch mode sees the plain operations (FLOPs counted)
+            assert area_module._pointwise_ready(x, w) is False
+    kw = dict(in_channels=8, out_channels=5, in_size=(8, 8), size=(8, 8), trc=2.0, dt=2.0, recurrence_type="full",
+              operations=default_operations("rate"))
+    driven = DynamicArea("A", nn.Conv2d(8, 5, 3, padding=1), **kw)  # stimulus-driven, etd2, 8 channels
+    assert driven._target_ops[:2] == [DynamicArea._op_conv, DynamicArea._op_recurrence]
+    area = DynamicArea("A", nn.Conv2d(3, 5, 3, padding=1), **dict(kw, in_channels=3))
+    area.prepare()
+    st = area.initial_state(1)
+    out = area.step(torch.randn(1, 3, 8, 8), 0, st)
+    out.sum().backward()  # the plain path under autograd
+    assert area.conv.weight.grad is not None and area.conv.weight.grad.abs().sum() > 0
 
 
 def test_trc_zero_with_recurrence_is_an_error():
