@@ -230,6 +230,10 @@ def adaptation_index(
 ) -> xr.DataArray:
     """Adaptation index ``(P - S) / (P + S)`` (arguments as :func:`sustained_ratio`).
 
+    A sustained response below baseline counts as none (``S = 0``: index 1, full adaptation),
+    so the index stays within ``[0, 1]``; left signed, a late response just below baseline
+    would make ``P + S`` tiny and the index arbitrarily large.
+
     Example:
         >>> t = np.arange(0.0, 60.0)
         >>> r = np.where((t >= 10) & (t < 50), 0.5, 0.0); r[10] = 1.0
@@ -238,6 +242,7 @@ def adaptation_index(
         0.3333
     """
     P, S = _transient_sustained(resp, onset, offset, late, lag, baseline, baseline_window)
+    S = S.clip(min=0.0)
     out = ((P - S) / (P + S)).where(P + S > 0)
     return finish(
         out,

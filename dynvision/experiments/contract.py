@@ -147,7 +147,7 @@ RESPONSE_METRICS = (
     Metric("sustained_ratio", "sustained / transient", "1", "late over early response while the stimulus is "
            "on (1: no decay)", reference=1.0),
     Metric("adaptation_index", "adaptation index", "1", "(peak - sustained) / (peak + sustained): 0 is no "
-           "adaptation, 1 complete", reference=0.0),
+           "adaptation, 1 complete (sustained below baseline counts as 0)", reference=0.0),
     Metric("summed_response", "summed response", "a.u.·ms", "response integrated over the presentation"),
     Metric("decay_time", "decay time", "ms", "time for the response to fall after stimulus offset"),
 )

@@ -68,6 +68,15 @@ def test_sustained_ratio_and_adaptation_index():
     assert float(adaptation_index(no_adapt, onset=20.0, offset=60.0)) == pytest.approx(0.0)
 
 
+def test_adaptation_index_stays_bounded_when_the_sustained_response_falls_below_baseline():
+    """A late response just below baseline (S = -0.9 P) is full adaptation (index 1), not
+    (P - S) / (P + S) = 19: the signed form has an arbitrarily small denominator."""
+    t = np.arange(0.0, 100.0)
+    below = _da(_transient_sustained(t, 20, 60, base=0.2, peak=0.1, sustained=-0.09), t)
+    assert float(sustained_ratio(below, onset=20.0, offset=60.0)) == pytest.approx(-0.9)
+    assert float(adaptation_index(below, onset=20.0, offset=60.0)) == pytest.approx(1.0)
+
+
 def test_lag_shifts_the_windows():
     t = np.arange(0.0, 120.0)
     late = _da(
