@@ -37,7 +37,10 @@ stamp="$VENV/.dynvision-$mode-$(cat pyproject.toml constraints.txt 2>/dev/null |
 if [ ! -f "$stamp" ]; then
   echo "installing dynvision[$extras] into $VENV"
   "$VENV/bin/python" -m pip install -q --upgrade pip
-  "$VENV/bin/python" -m pip install -q torch==2.13.0 -e ".${extras:+[$extras]}" -c constraints.txt
+  # setuptools warns on every editable install of a top-level package that a folder of the same
+  # name in the working directory could shadow it: here that folder is the package itself.
+  PYTHONWARNINGS="ignore:Editable installation" \
+    "$VENV/bin/python" -m pip install -q torch==2.13.0 -e ".${extras:+[$extras]}" -c constraints.txt
   "$VENV/bin/python" -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (dynvision)" >/dev/null
   touch "$stamp"
 fi
