@@ -74,13 +74,21 @@ class Contrast(ExperimentSpec):
     name = "contrast"
     conditions = ("contrast",)
     description = "contrast response: peak and latency vs contrast, Naka-Rushton fit per area"
+    metric_specs = (
+        *RESPONSE_METRICS,
+        Metric("relative_peak", "relative peak", "1", "peak response over the same image's peak at the highest "
+               "contrast: the shape of the contrast response, comparable between areas of any scale", reference=1.0),
+    )
     figure_specs = (
-        Figure("contrast_response", "condition_curves", ("peak_height",),
+        Figure("contrast_response", "condition_curves", ("peak_height", "relative_peak"),
                fits=(Fit("peak_height", naka_rushton, ("nr_r_max", "nr_c50", "nr_n", "nr_baseline"),
                          "Naka-Rushton fit", quality="nr_r2", start=0.0),),
                title="contrast response",
-               caption="Points: peak response, mean over images (± s.e.m.); lines: the Naka-Rushton fit "
-                       "r_max c^n / (c^n + c50^n) + baseline (hover for c50, n and r²)."),
+               caption="Left: peak response, mean over images (± s.e.m.), and the Naka-Rushton fit "
+                       "r_max c^n / (c^n + c50^n) + baseline (hover for c50, n and r²). Right: each image's "
+                       "peak relative to its peak at the highest contrast, so that areas of different "
+                       "response scales compare: the lower an area's curve at low contrast, the more its "
+                       "response depends on contrast."),
         Figure("contrast_latency", "condition_curves", ("onset_latency", "peak_time"),
                title="latency vs contrast",
                caption="Onset latency and peak time after stimulus onset, mean over images (± s.e.m.)."),
@@ -102,6 +110,9 @@ class Contrast(ExperimentSpec):
         from dynvision.analysis import fit_naka_rushton
 
         props = super().metrics(responses)
+        peak = props["peak_height"]
+        top = peak.sel(contrast=peak["contrast"].max())
+        props["relative_peak"] = (peak / top).where(top > 0)
         if len(self.contrasts) < 4:  # the Naka-Rushton function has 4 parameters
             return props
         mean = props.mean("image") if "image" in props.dims else props

@@ -83,6 +83,7 @@ def condition_curves_figure(result: Any, figure, *, color_by: str | None = None,
     metrics, spec = metrics_of(result), spec_of(result)
     _need(metrics, figure.metrics, f"the figure {figure.name!r}")
     condition = spec.conditions[0]
+    drawn = [f for f in figure.fits if f.metric in figure.metrics and f.available(metrics)]
     panels, legend, setting = [], [], ""
     for name in figure.metrics:
         metric, fit = _metric(spec, name), figure.fit_for(name)
@@ -90,7 +91,8 @@ def condition_curves_figure(result: Any, figure, *, color_by: str | None = None,
         p, labels, setting = condition_panels(
             metrics[name], condition, fit=curve, fit_params=fit.parameters(metrics) if curve is not None else None,
             fit_label=fit.label if curve is not None else None, color_by=color_by, models=models, areas=areas,
-            logx=figure.logx, reference=metric.reference if metric is not None else None, name=name, metric=metric)
+            logx=figure.logx, reference=metric.reference if metric is not None else None, name=name, metric=metric,
+            fit_key=drawn[0].label if drawn and curve is None else None)
         panels += p
         legend = labels if len(labels) >= len(legend) else legend
     return grid(panels, title or figure.title, legend=legend, legend_title=setting)

@@ -75,12 +75,15 @@ def condition_panels(points: xr.DataArray, condition: str, *, fit: xr.DataArray 
                      fit_params: xr.Dataset | None = None, fit_label: str | None = None,
                      color_by: str | None = None, models: Sequence[str] | None = None,
                      areas: Sequence[str] | None = None, logx: bool = False, reference: float | None = None,
-                     name: str | None = None, metric: Any = None) -> tuple[list, list[str], str]:
+                     name: str | None = None, metric: Any = None,
+                     fit_key: str | None = None) -> tuple[list, list[str], str]:
     """The panels of :func:`condition_curves`, their legend labels and the legend's title (to
     combine several metrics in one figure).
 
     ``points`` may keep its ``image`` dim: the points are then the mean over images with
-    ± s.e.m. error bars.
+    ± s.e.m. error bars. ``fit_key`` names a fit drawn in another panel of the same figure:
+    these panels then carry its legend entry too, since the figure's one legend may sit beside
+    any of them.
     """
     h = hv()
     pts = D.pick(points, models, areas)
@@ -108,9 +111,10 @@ def condition_panels(points: xr.DataArray, condition: str, *, fit: xr.DataArray 
             color = a_col[a] if color_by == "area" else m_col[m]
             layers += _series(mean.sel(sel), None if err is None else err.sel(sel),
                               None if fit is None else fit.sel(sel), info, short.get(j, str(j)), color, dims)
-        if fit is not None and fit_label:  # a legend entry that names the lines
+        key_label = fit_label if fit is not None and fit_label else fit_key
+        if key_label:  # a legend entry that names the lines
             x0 = float(mean[condition].values[0])
-            key = h.Curve(([x0], [float(np.nanmean(mean.values))]), dims[0], dims[1], label=fit_label)
+            key = h.Curve(([x0], [float(np.nanmean(mean.values))]), dims[0], dims[1], label=key_label)
             layers.append(styled(key, {"color": "black"}, bokeh={"line_width": 2}, mpl={"linewidth": 1.5}))
         if reference is not None:
             layers.append(hline(reference, kdims=dims))
@@ -120,7 +124,8 @@ def condition_panels(points: xr.DataArray, condition: str, *, fit: xr.DataArray 
             ticks = [(v, f"{v:g}") for v in D.condition_values(mean, condition)]
             overlay = styled(overlay, {"xticks": ticks}, mpl={"hooks": [_no_minor_labels]})
         panels.append(overlay)
-    legend = [short.get(j, str(j)) for j in inner] + ([fit_label] if fit is not None and fit_label else [])
+    key_label = fit_label if fit is not None and fit_label else fit_key
+    legend = [short.get(j, str(j)) for j in inner] + ([key_label] if key_label else [])
     return panels, legend, (setting if color_by == "model" else "")
 
 

@@ -29,7 +29,7 @@ def sem(da, dim="image"):
 
 def test_contrast_points_are_image_means_with_their_standard_errors(contrast_result):
     m = contrast_result.metrics
-    (panel,) = panels(contrast_response(contrast_result))
+    panel, _ = panels(contrast_response(contrast_result))
     mean = m["peak_height"].mean("image").sel(model="DyRCNNx4")
     err = sem(m["peak_height"]).sel(model="DyRCNNx4")
     assert list(scatters(panel)) == ["V1", "V2", "V4", "IT"]
@@ -41,7 +41,7 @@ def test_contrast_points_are_image_means_with_their_standard_errors(contrast_res
 
 def test_the_naka_rushton_fit_is_drawn_from_the_stored_parameters_and_named(contrast_result):
     m = contrast_result.metrics.sel(model="DyRCNNx4")
-    (panel,) = panels(contrast_response(contrast_result))
+    panel, _ = panels(contrast_response(contrast_result))
     got = curves(panel)
     assert "Naka-Rushton fit" in got  # the legend names the lines
     for area in ("V1", "V2", "V4", "IT"):
@@ -54,6 +54,24 @@ def test_the_naka_rushton_fit_is_drawn_from_the_stored_parameters_and_named(cont
                                                 float(p.nr_baseline)))
         assert set(c.dimension_values("nr_c50")) == {float(p.nr_c50)}  # shown on hover, with r²
         assert "nr_r2" in {d.name for d in c.vdims}
+
+
+def test_the_relative_panel_shows_each_images_peak_over_its_peak_at_the_highest_contrast(contrast_result):
+    """Areas with different response scales compare on the second panel: each image's peak
+    divided by its own peak at the highest contrast, averaged over images, with a line at 1."""
+    m = contrast_result.metrics.sel(model="DyRCNNx4")
+    _, relative = panels(contrast_response(contrast_result))
+    peak = m["peak_height"]
+    expected = (peak / peak.isel(contrast=-1)).mean("image")  # computed here, not read back
+    got = scatters(relative)
+    assert list(got) == ["V1", "V2", "V4", "IT"]
+    for area, s in got.items():
+        np.testing.assert_allclose(s.dimension_values("relative_peak"), expected.sel(area=area).values)
+        assert s.dimension_values("relative_peak")[-1] == pytest.approx(1.0)
+    assert [float(h.data) for h in elements(relative, hv.HLine)] == [1.0]
+    # the figure's one legend sits beside this panel: it names the fit drawn in the other one
+    assert set(curves(relative)) == {"V1", "V2", "V4", "IT", "Naka-Rushton fit"}
+    assert "Naka-Rushton fit" not in curves(panels(contrast_latency(contrast_result))[-1])
 
 
 def test_contrast_latency_one_row_per_measure(contrast_result):
