@@ -349,15 +349,20 @@ class ActivationExplorer(param.Parameterized):
         if "visible_buttons" in pn.widgets.DiscretePlayer.param:  # Panel >= 1.5
             player.update(visible_buttons=["first", "previous", "reverse", "pause", "play", "next", "last"],
                           show_loop_controls=False)
+        time_label = "time from onset" if self.onset is not None else "time"
         controls = pn.Column(
             pn.pane.Markdown("### Activations", margin=(0, 10)),
             *([pn.widgets.Select.from_param(self.param.model, **w)] if len(self._trees) > 1 else []),
             pn.widgets.Select.from_param(self.param.area, **w),
             pn.widgets.Select.from_param(self.param.channel, **w),
             self._conditions_box,
-            pn.widgets.DiscreteSlider.from_param(
-                self.param.time, **_label(pn.widgets.DiscreteSlider,
-                                          "time from onset" if self.onset is not None else "time"), **w),
+            # The time's label is drawn by the server alone: Panel's DiscreteSlider updates its
+            # own label in the browser and again from the server, and with a busy server a
+            # stale update could land last and stay (the label one step behind the plots).
+            pn.pane.HTML(pn.bind(lambda t: f"{time_label}: <b>{self._time_text(t)}</b>", self.param.time),
+                         margin=(5, 10, 0, 10), styles={"white-space": "nowrap"}),
+            pn.widgets.DiscreteSlider.from_param(self.param.time, show_value=False,
+                                                 **_label(pn.widgets.DiscreteSlider, ""), **w),
             pn.widgets.DiscretePlayer.from_param(self.param.time, **_label(pn.widgets.DiscretePlayer, "play"),
                                                  **player),
             pn.widgets.Select.from_param(self.param.cmap, **_label(pn.widgets.Select, "colour map"), **w),

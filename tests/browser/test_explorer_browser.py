@@ -111,7 +111,11 @@ def test_served_explorer_plots_the_stored_values_and_follows_the_slider(served, 
                             "the map three steps later")
     assert any(_matches(i, ex.stimulus_data().values) for i in _images(moved))
     later = ex._time_text(ex.time)
-    page.page.get_by_text(f"time from onset: {later}").first.wait_for(timeout=10_000)  # the slider's label
+    try:  # the slider's label
+        page.page.get_by_text(f"time from onset: {later}").first.wait_for(timeout=10_000)
+    except Exception:
+        raise AssertionError(f"slider label {_slider_text(page)!r}, expected {later!r}; "
+                             f"titles {[f['title'] for f in page.frames()]}") from None
     assert any(f"t = {later}" in f["title"] for f in page.frames())  # the title says the time it shows
 
     page.page.locator("select").filter(has=page.page.locator("option[value='IT']")).first.select_option("IT")

@@ -200,6 +200,12 @@ def test_panel_widgets_drive_the_parameters(tree):
     player = layout.select(pn.widgets.DiscretePlayer)[0]
     player.value = 16.0
     assert ex.time == 16.0
+    # the time's label comes from the server alone and follows the time (the slider shows none)
+    (label,) = [p for p in layout.select(pn.pane.HTML) if "time" in str(p.object)]
+    assert label.object.endswith(f"<b>{ex._time_text(16.0)}</b>")
+    ex.time = 18.0
+    assert label.object.endswith(f"<b>{ex._time_text(18.0)}</b>")
+    assert not layout.select(pn.widgets.DiscreteSlider)[0].show_value
 
 
 def test_saved_html_is_offline(tree, tmp_path):
