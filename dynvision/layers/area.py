@@ -29,9 +29,6 @@ BPTT), expanded to a batch (steady states) or handed to the next chunk of a stre
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -39,82 +36,13 @@ from torch import nn
 from dynvision.dynamics import Leaky, check_dt, delay_steps, get_form, get_integrator
 from dynvision.layers.bound import RecurrenceBound
 from dynvision.layers.connections import resample
+from dynvision.layers import onednn
 from dynvision.layers.delay import History
 from dynvision.layers.gain import AdaptiveGain
 from dynvision.layers.operations import recurrence_target_of, validate_operations
 from dynvision.layers.recurrence import combine, make_recurrence
 from dynvision.layers.config import AreaConfig
-
-
-def _onednn_pointwise() -> bool:
-    try:
-        return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
-    except (AttributeError, RuntimeError):
-        return False
-
-
-try:
-    from torch.utils._python_dispatch import _get_current_dispatch_mode
-except ImportError:  # pragma: no cover - older torch
-    def _get_current_dispatch_mode():
-        return None
-
-_POINTWISE = _onednn_pointwise()
-_POINTWISE_BF16 = _POINTWISE and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-
-
-def _pointwise_ready(x: torch.Tensor, *tensors) -> bool:
-    """Can oneDNN's convolution with fused post-operations (``+ other``, ReLU) run on these
-    tensors? Inference on the CPU only: the fused operation has no gradient, under autocast
-    the plain operations keep autocast's precision rules, and under a dispatch mode (FLOP
-    counting, fake tensors) they are the operations the mode knows."""
-    if not _POINTWISE or x.device.type != "cpu" or torch.is_autocast_enabled("cpu"):
-        return False
-    if _get_current_dispatch_mode() is not None:
-        return False
-    if x.dtype == torch.bfloat16:
-        # oneDNN's bf16 kernels need the CPU's bf16 support and channels-last input
-        if not (_POINTWISE_BF16 and x.is_contiguous(memory_format=torch.channels_last)):
-            return False
-    elif x.dtype != torch.float32:
-        return False
-    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, *tensors)):
-        return False
-    return all(t is None or t.dtype == x.dtype for t in tensors)
-
-
-@dataclass
-class AreaState:
-    """Everything about one area that changes during a run, at the current state time ``t``.
-
-    Attributes:
-        v: The integrator state (batch, C, H, W) at ``t``.
-        history: The emitted outputs of past steps (for delays).
-        traces: The traces of the gain operations at ``t`` (``adapt``: per-unit adaptation,
-            ``normalize``: the divisive-normalisation pool), by operation name.
-        recorded: The tensor at the ``record`` tap at ``t`` (what a recording stores under ``t``).
-        target: The target ``g`` the state relaxes to, at ``t`` (the start of the next step; kept
-            for second-order integrators, ``None`` until the first step).
-        inputs: The signal entering each gain operation at ``t`` (for its trace's next step).
-        memo: Per-step caches (feedforward convolution of an unchanged input, recurrent and
-            skip/feedback terms read at the same step); never copied by :meth:`map`.
-    """
-
-    v: torch.Tensor
-    history: History
-    traces: dict[str, torch.Tensor] = field(default_factory=dict)
-    recorded: torch.Tensor | None = None
-    target: torch.Tensor | None = None
-    inputs: dict[str, torch.Tensor] = field(default_factory=dict)
-    memo: dict = field(default_factory=dict, repr=False)
-
-    def map(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> "AreaState":
-        """Apply ``fn`` to every tensor (detach, to(device), expand...)."""
-        def opt(x):
-            return None if x is None else fn(x)
-
-        return AreaState(fn(self.v), self.history.map(fn), {k: fn(v) for k, v in self.traces.items()},
-                         opt(self.recorded), opt(self.target), {k: fn(v) for k, v in self.inputs.items()})
+from dynvision.layers.state import AreaState
 
 
 class DynamicArea(nn.Module):
@@ -323,7 +251,7 @@ class DynamicArea(nn.Module):
         """Merge a convolution, the additive recurrence that follows it and a ReLU into one
         operation, which runs (at inference on the CPU) as one oneDNN convolution with the
         addition and the rectification as post-operations: two passes over the area's largest
-        tensors fewer per target (see :func:`_pointwise_ready`; elsewhere the plain operations
+        tensors fewer per target (see :mod:`dynvision.layers.onednn`; elsewhere the plain operations
         run, with the same result).
 
         An area that evaluates its target twice per step from the same input (fed by the
@@ -570,32 +498,26 @@ class DynamicArea(nn.Module):
         weight, bias = self._fused
         return F.conv2d(torch.cat([x, h.to(x.dtype)], dim=1), weight, bias, padding=self.conv.padding)
 
-    def _conv_args(self):
-        c = self.conv
-        return list(c.padding), list(c.stride), list(c.dilation), c.groups
-
     def _op_conv_recurrence_fused_relu(self, x, t, st, extra):
         h = st.history.read(t, self.trc_steps)
         weight, bias = self._fused if h is not None else (None, None)
-        if h is None or x is None or not _pointwise_ready(x, weight, bias):
+        if h is None or x is None or not onednn.ready(x, weight, bias):
             return self._op_nonlinearity(self._op_conv_recurrence_fused(x, t, st, extra), t, st, extra)
-        return torch.ops.mkldnn._convolution_pointwise(
-            torch.cat([x, h.to(x.dtype)], dim=1), weight, bias, *self._conv_args(), "relu", [], "")
+        return onednn.conv_relu(torch.cat([x, h.to(x.dtype)], dim=1), weight, bias, self.conv)
 
     def _op_conv_recurrence_relu(self, x, t, st, extra):
         r = self._recurrent_term(t, st)
         c = self.conv
-        if x is not None and r is not None and _pointwise_ready(x, c.weight, c.bias, r):
-            return torch.ops.mkldnn._convolution_pointwise(
-                x, r, c.weight, c.bias, *self._conv_args(), "add", None, "relu", [], "")
+        if x is not None and r is not None and onednn.ready(x, c.weight, c.bias, r):
+            return onednn.conv_relu(x, c.weight, c.bias, c, other=r)
         y = self._op_conv(x, t, st, extra)
         y = y if r is None else r if y is None else self._combine(y, r)
         return self._op_nonlinearity(y, t, st, extra)
 
     def _op_conv_relu(self, x, t, st, extra):
         c = self.conv
-        if x is not None and _pointwise_ready(x, c.weight, c.bias):
-            return torch.ops.mkldnn._convolution_pointwise(x, c.weight, c.bias, *self._conv_args(), "relu", [], "")
+        if x is not None and onednn.ready(x, c.weight, c.bias):
+            return onednn.conv_relu(x, c.weight, c.bias, c)
         return self._op_nonlinearity(self._op_conv(x, t, st, extra), t, st, extra)
 
     def _op_skip(self, x, t, st, extra):

@@ -135,9 +135,9 @@ def plain_twin(area, **kw):
 def test_convolution_with_fused_addition_and_relu_gives_the_plain_operations_result(case, monkeypatch):
     """At inference on the CPU, ``conv (+ recurrence) -> ReLU`` runs as one oneDNN convolution with
     post-operations; it must compute what the operations compute one by one, and it must run."""
-    import dynvision.layers.area as area_module
+    from dynvision.layers import onednn
 
-    if case == "bf16" and not area_module._POINTWISE_BF16:
+    if case == "bf16" and not onednn.BF16:
         pytest.skip("this CPU has no oneDNN bf16 kernels")
     torch.manual_seed(1)
     cin, stride, size, driven = {"image": (3, 1, 8, True), "stride": (6, 2, 4, False)}.get(case, (6, 1, 8, False))
@@ -159,8 +159,8 @@ def test_convolution_with_fused_addition_and_relu_gives_the_plain_operations_res
     if dtype != torch.float32:
         area.to(dtype), twin.to(dtype)
     ready = []
-    real = area_module._pointwise_ready
-    monkeypatch.setattr(area_module, "_pointwise_ready", lambda *a: ready.append(real(*a)) or ready[-1])
+    real = onednn.ready
+    monkeypatch.setattr(onednn, "ready", lambda *a: ready.append(real(*a)) or ready[-1])
     frames = [torch.randn(2, cin, 8, 8).to(dtype).contiguous(memory_format=fmt) for _ in range(6)]
     with torch.no_grad():
         outs = []
@@ -182,20 +182,20 @@ def test_fused_relu_steps_aside_for_gradients_autocast_and_costly_inputs():
     """Training, autocast and dispatch modes run the plain operations (the fused convolution has
     no gradient, would bypass autocast's precision, and FLOP counters do not know it); an area that evaluates its target twice per step from a
     many-channel input keeps convolving that input once."""
-    import dynvision.layers.area as area_module
+    from dynvision.layers import onednn
 
     x = torch.randn(1, 4, 5, 5)
     w = torch.randn(3, 4, 3, 3, requires_grad=True)
-    assert area_module._pointwise_ready(x, w) is False  # gradients wanted
+    assert onednn.ready(x, w) is False  # gradients wanted
     with torch.no_grad():
-        assert area_module._pointwise_ready(x, w) is area_module._POINTWISE
+        assert onednn.ready(x, w) is onednn.AVAILABLE
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            assert area_module._pointwise_ready(x, w) is False
-        assert area_module._pointwise_ready(x.double(), w.double()) is False
+            assert onednn.ready(x, w) is False
+        assert onednn.ready(x.double(), w.double()) is False
         from torch.utils.flop_counter import FlopCounterMode
 
         with FlopCounterMode(display=False):  # a dispatch mode sees the plain operations (FLOPs counted)
-            assert area_module._pointwise_ready(x, w) is False
+            assert onednn.ready(x, w) is False
     kw = dict(in_channels=8, out_channels=5, in_size=(8, 8), size=(8, 8), trc=2.0, dt=2.0, recurrence_type="full",
               operations=default_operations("rate"))
     driven = DynamicArea("A", nn.Conv2d(8, 5, 3, padding=1), **kw)  # stimulus-driven, etd2, 8 channels
