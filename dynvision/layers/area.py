@@ -488,7 +488,10 @@ class DynamicArea(nn.Module):
         return r
 
     def _op_recurrence(self, x, t, st, extra):
-        r = self._recurrent_term(t, st)
+        return self._with_recurrence(x, self._recurrent_term(t, st))
+
+    def _with_recurrence(self, x, r):
+        """The drive ``x`` combined with the recurrent term ``r`` (either may be ``None``: nothing arrived)."""
         return x if r is None else r if x is None else self._combine(x, r)
 
     def _op_conv_recurrence_fused(self, x, t, st, extra):
@@ -510,8 +513,7 @@ class DynamicArea(nn.Module):
         c = self.conv
         if x is not None and r is not None and onednn.ready(x, c.weight, c.bias, r):
             return onednn.conv_relu(x, c.weight, c.bias, c, other=r)
-        y = self._op_conv(x, t, st, extra)
-        y = y if r is None else r if y is None else self._combine(y, r)
+        y = self._with_recurrence(self._op_conv(x, t, st, extra), r)
         return self._op_nonlinearity(y, t, st, extra)
 
     def _op_conv_relu(self, x, t, st, extra):

@@ -97,6 +97,7 @@ def condition_panels(points: xr.DataArray, condition: str, *, fit: xr.DataArray 
     unit = D.units(mean[condition], "") or CONDITION_UNITS.get(condition)
     dims = (h.Dimension(condition, unit=unit), vdim(points, name, metric))
     a_col, m_col = palette(area_list, AREA_COLORS), palette(names, MODEL_COLORS)
+    key_label = fit_label if fit is not None and fit_label else fit_key  # the legend's name for the lines
     outer, inner = (names, area_list) if color_by == "area" else (area_list, names)
     panels = []
     for o in outer:
@@ -111,7 +112,6 @@ def condition_panels(points: xr.DataArray, condition: str, *, fit: xr.DataArray 
             color = a_col[a] if color_by == "area" else m_col[m]
             layers += _series(mean.sel(sel), None if err is None else err.sel(sel),
                               None if fit is None else fit.sel(sel), info, short.get(j, str(j)), color, dims)
-        key_label = fit_label if fit is not None and fit_label else fit_key
         if key_label:  # a legend entry that names the lines
             x0 = float(mean[condition].values[0])
             key = h.Curve(([x0], [float(np.nanmean(mean.values))]), dims[0], dims[1], label=key_label)
@@ -124,7 +124,6 @@ def condition_panels(points: xr.DataArray, condition: str, *, fit: xr.DataArray 
             ticks = [(v, f"{v:g}") for v in D.condition_values(mean, condition)]
             overlay = styled(overlay, {"xticks": ticks}, mpl={"hooks": [_no_minor_labels]})
         panels.append(overlay)
-    key_label = fit_label if fit is not None and fit_label else fit_key
     legend = [short.get(j, str(j)) for j in inner] + ([key_label] if key_label else [])
     return panels, legend, (setting if color_by == "model" else "")
 
