@@ -42,7 +42,7 @@ MODEL_KWARGS = {"n_classes": 10, "input_dims": (50, 1, 16, 16), "width": 0.25, "
 DATA = "digits"
 DATA_KWARGS = {"size": 16, "channels": 1, "seed": 0}
 TRAINING = {"lr": 3e-3, "optimizer": "adamw", "weight_decay": 0.01, "scheduler": "cosine", "t_pre": 40.0,
-            "reaction_time": 10.0, "gradient_clip": 1.0, "activity_weight": 0.01}
+            "reaction_time": 10.0, "gradient_clip": 1.0, "activity_weight": 0.01, "rest_weight": 0.0}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="refuse to save if the test accuracy (acc_valid) is lower")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="change a model argument of the recipe (e.g. recurrence_type=self for a variant)")
+    parser.add_argument("--train", action="append", default=[], metavar="KEY=VALUE",
+                        help=f"change a training setting of the recipe (one of {', '.join(TRAINING)}; "
+                             "e.g. activity_weight=0.1)")
     args = parser.parse_args(argv)
     from dynvision.cli.params import model_arguments
     from dynvision.cli.values import coerce
@@ -71,6 +74,14 @@ def main(argv: list[str] | None = None) -> int:
         param = arguments.get(key.strip())
         model_kwargs[key.strip()] = coerce(key.strip(), value, param.annotation if param else None)
 
+    training_settings = dict(TRAINING)
+    for item in args.train:
+        key, _, value = item.partition("=")
+        key = key.strip()
+        if key not in TRAINING:
+            parser.error(f"--train {item!r}: unknown setting {key!r}; valid: {', '.join(TRAINING)}")
+        training_settings[key] = coerce(key, value, type(TRAINING[key]))
+
     from dynvision.models.pretrained import save_pretrained
     from dynvision.training import train
 
@@ -79,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.time()
     result = train(MODEL, model_kwargs, DATA, data_kwargs=DATA_KWARGS, max_epochs=args.epochs,
                    batch_size=args.batch_size, out_dir=args.out, num_threads=args.threads, seed=0,
-                   trainer_kwargs=limits, **TRAINING)
+                   trainer_kwargs=limits, **training_settings)
     minutes = (time.time() - start) / 60
     metrics = {k[len("test/"):]: v for k, v in result.metrics.items() if k.startswith("test/")}
     metrics["train_minutes"] = round(minutes, 2)
@@ -88,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"test accuracy {metrics.get('acc_valid')} < {args.min_accuracy}: not saved", file=sys.stderr)
         return 1
     training = {"data": DATA, "data_kwargs": DATA_KWARGS, "presentation": asdict(result.presentation),
-                "settings": TRAINING, "epochs": args.epochs, "batch_size": args.batch_size, "seed": 0,
+                "settings": training_settings, "epochs": args.epochs, "batch_size": args.batch_size, "seed": 0,
                 "threads": args.threads, "command": "python scripts/train_default.py " + " ".join(argv or sys.argv[1:])}
     folder = save_pretrained(result.model, args.name, metrics, root=args.root, training=training, overwrite=True)
     print(f"saved to {folder}")

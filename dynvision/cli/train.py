@@ -81,6 +81,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="truncated BPTT window in steps; 0 back-propagates through the whole sequence (default: 0)")
     o.add_argument("--activity-weight", default="0", metavar="W",
                    help="weight of the L2 activity penalty on the areas' activity (default: 0, off)")
+    o.add_argument("--rest-weight", default="0", metavar="W",
+                   help="weight of the L2 penalty on the resting activity over the grey before the stimulus "
+                        "(needs --t-pre; default: 0, off)")
     o.add_argument("--seed", default="0", help="seed of weights, data order and pattern shuffling (default: 0)")
 
     t = p.add_argument_group("presentation (times in ms)")
@@ -118,7 +121,8 @@ OPTIONS: dict[str, tuple[str, Any]] = {
     "batch_size": ("batch_size", int), "lr": ("lr", float), "weight_decay": ("weight_decay", float),
     "recurrence_lr_factor": ("recurrence_lr_factor", float), "feedback_lr_factor": ("feedback_lr_factor", float),
     "gradient_clip": ("gradient_clip", float | None), "tbptt": ("tbptt_steps", int),
-    "activity_weight": ("activity_weight", float), "seed": ("seed", int), "t_pre": ("t_pre", float),
+    "activity_weight": ("activity_weight", float), "rest_weight": ("rest_weight", float), "seed": ("seed", int),
+    "t_pre": ("t_pre", float),
     "t_stim": ("t_stim", float | None), "reaction_time": ("reaction_time", float), "threads": ("num_threads", int),
     "limit_batches": ("limit_batches", int), "devices": ("devices", int),
 }

@@ -12,7 +12,11 @@
 
 The objective is ``mean cross-entropy over the counted steps + activity_weight * mean
 activity over the stimulus steps``; each chunk contributes its share (its steps' sum divided
-by the totals), so the chunk terms add up to the objective exactly.
+by the totals), so the chunk terms add up to the objective exactly. With ``rest_weight > 0``
+the objective also counts ``rest_weight * mean activity over the last rest_steps idle steps``:
+the resting (blank-screen, spontaneous) activity. Those steps run with gradient, as a chunk of
+their own, so the penalty reaches the biases and weights that set the resting level; the idle
+steps before them still run without gradient.
 
 With ``backward_per_chunk=True`` each chunk's share is back-propagated as soon as the chunk
 ends and its graph is freed (memory grows with ``chunk_steps``, not with ``T``); with
@@ -54,10 +58,11 @@ class SequenceResult:
     Attributes:
         logits: ``(B, T, K)`` logits of every step.
         mask: ``(T,)`` the steps the loss counted.
-        loss: The objective (cross-entropy + weighted activity).
+        loss: The objective (cross-entropy + weighted activity + weighted resting activity).
         cross_entropy: Mean cross-entropy over the counted steps.
         activity: Mean activity (mean square of the recorded areas) over the stimulus
             steps, or ``None`` when not measured.
+        rest: Mean activity over the penalised idle steps, or ``None`` without a rest penalty.
         accuracy_last: Accuracy at the last step.
         accuracy_valid: Accuracy averaged over the counted steps.
         state: The state after the last step.
@@ -73,6 +78,7 @@ class SequenceResult:
     accuracy_valid: torch.Tensor
     state: ModelState
     n_chunks: int
+    rest: torch.Tensor | None = None
 
     def metrics(self) -> dict[str, float]:
         """The scalars as floats (``activity`` only when measured)."""
@@ -80,6 +86,8 @@ class SequenceResult:
                "acc_valid": self.accuracy_valid}
         if self.activity is not None:
             out["activity"] = self.activity
+        if self.rest is not None:
+            out["rest_activity"] = self.rest
         return {k: float(v) for k, v in out.items()}
 
 
@@ -102,7 +110,7 @@ def chunk_bounds(n_pre: int, n_steps: int, chunk_steps: int) -> list[tuple[int, 
 
 def run_sequence(model: RecurrentModel, sequence: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor, *,
                  n_pre: int = 0, chunk_steps: int = 0, activity_weight: float = 0.0,
-                 activity_areas: Sequence[str] | None = None, measure_activity: bool = False,
+                 rest_weight: float = 0.0, rest_steps: int = 5, activity_areas: Sequence[str] | None = None, measure_activity: bool = False,
                  backward: Callable[[torch.Tensor], None] | None = None, backward_per_chunk: bool = True,
                  state: ModelState | None = None) -> SequenceResult:
     """Run ``model`` over ``sequence``, computing (and optionally back-propagating) the objective.
@@ -115,6 +123,9 @@ def run_sequence(model: RecurrentModel, sequence: torch.Tensor, labels: torch.Te
         n_pre: Leading idle steps, run without gradient.
         chunk_steps: Truncated-BPTT window in steps (``0``: the whole stimulus period).
         activity_weight: Weight of the activity penalty (``0``: off).
+        rest_weight: Weight of the resting-activity penalty (``0``: off); needs ``n_pre > 0``.
+        rest_steps: The last idle steps the resting penalty counts and back-propagates through
+            (at most ``n_pre``).
         activity_areas: Areas whose activity is penalised (default: all).
         measure_activity: Measure the activity even when its weight is 0 (for logging).
         backward: Called with each loss to back-propagate (e.g. ``torch.Tensor.backward``
@@ -132,26 +143,42 @@ def run_sequence(model: RecurrentModel, sequence: torch.Tensor, labels: torch.Te
         raise ValueError(f"mask must have one entry per step ({steps}), got shape {tuple(mask.shape)}")
     if activity_weight < 0:
         raise ValueError(f"activity_weight must be >= 0, got {activity_weight}")
+    if rest_weight < 0:
+        raise ValueError(f"rest_weight must be >= 0, got {rest_weight}")
+    if rest_weight > 0 and (n_pre == 0 or rest_steps < 1):
+        raise ValueError(f"rest_weight={rest_weight} penalises the resting activity of the idle steps, but there "
+                         f"are none to penalise (n_pre={n_pre}, rest_steps={rest_steps}); give t_pre > 0")
     n_valid = int(mask.sum())
     penalise = activity_weight > 0
-    if backward is not None and n_valid == 0 and not penalise:
+    rest_steps = min(rest_steps, n_pre) if rest_weight > 0 else 0
+    if backward is not None and n_valid == 0 and not penalise and not rest_steps:
         raise ValueError("no step counts in the loss (the mask is all False) and there is no activity "
                          "penalty: nothing to learn from this sequence")
     record = None
+    areas = model.area_names if activity_areas is None else list(activity_areas)
     if penalise or measure_activity:
-        areas = model.area_names if activity_areas is None else list(activity_areas)
         record = {name: mean_square for name in areas}
+    bounds = chunk_bounds(n_pre, steps, chunk_steps)
+    if rest_steps:  # the idle part's last steps become a chunk that learns the resting level
+        bounds = ([(0, n_pre - rest_steps, True)] if n_pre > rest_steps else []) + \
+            [(n_pre - rest_steps, n_pre, True)] + bounds[1:]
     n_active = steps - n_pre
-    ce_total, act_total, pending = 0.0, 0.0, None
+    ce_total, act_total, rest_total, pending = 0.0, 0.0, None, None
     logits, n_chunks = [], 0
-    for start, stop, idle in chunk_bounds(n_pre, steps, chunk_steps):
+    for start, stop, idle in bounds:
         part = mask[start:stop]
-        learn = backward is not None and not idle and (bool(part.any()) or penalise)
+        rest = idle and stop == n_pre and bool(rest_steps)
+        learn = backward is not None and ((not idle and (bool(part.any()) or penalise)) or rest)
         with torch.set_grad_enabled(learn):
-            out = model.run(sequence[:, start:stop], state, record=None if idle else record)
+            rec = {name: mean_square for name in areas} if rest else (None if idle else record)
+            out = model.run(sequence[:, start:stop], state, record=rec)
             ce = cross_entropy_per_step(out.logits, labels)[part].sum() / max(n_valid, 1)
             objective = ce
-            if record is not None and not idle:
+            if rest:
+                resting = activity_per_step(out.recordings).mean()
+                rest_total = resting.detach()
+                objective = objective + rest_weight * resting
+            elif record is not None and not idle:
                 act = activity_per_step(out.recordings).sum() / n_active
                 act_total += act.detach()
                 if penalise:
@@ -172,8 +199,10 @@ def run_sequence(model: RecurrentModel, sequence: torch.Tensor, labels: torch.Te
     ce_total = torch.as_tensor(ce_total) if n_valid else torch.tensor(float("nan"))
     activity = torch.as_tensor(act_total) if record is not None else None
     loss = (ce_total if n_valid else torch.tensor(0.0)) + (activity_weight * activity if penalise else 0.0)
+    if rest_total is not None:
+        loss = loss + rest_weight * rest_total
     return SequenceResult(
         logits=logits, mask=mask, loss=torch.as_tensor(loss), cross_entropy=ce_total, activity=activity,
         accuracy_last=acc[-1], accuracy_valid=acc[mask].mean() if n_valid else torch.tensor(float("nan")),
-        state=state, n_chunks=n_chunks,
+        state=state, n_chunks=n_chunks, rest=rest_total,
     )

@@ -41,7 +41,7 @@ from dynvision.registry import check_choice
 from dynvision.training.bptt import SequenceResult, run_sequence
 from dynvision.training.optim import OPTIMIZERS, SCHEDULERS, make_optimizer, make_scheduler, set_schedule_epoch
 from dynvision.training.temporal import Presentation
-from dynvision.validation import check_bool, check_int, check_number
+from dynvision.validation import InvalidValueError, check_bool, check_int, check_number
 
 
 def model_spec(model: RecurrentModel) -> tuple[str, dict[str, Any]]:
@@ -63,7 +63,7 @@ def model_spec(model: RecurrentModel) -> tuple[str, dict[str, Any]]:
 def check_module_settings(*, lr: float, weight_decay: float, momentum: float, schedule_epochs: int | None,
                           step_size: int, gamma: float, min_lr_factor: float, recurrence_lr_factor: float,
                           feedback_lr_factor: float, t_pre: float, t_stim: float | None, shuffle_pattern: bool,
-                          reaction_time: float, tbptt_steps: int, activity_weight: float,
+                          reaction_time: float, tbptt_steps: int, activity_weight: float, rest_weight: float,
                           gradient_clip: float | None, seed: int, **_: Any) -> None:
     """Check the numbers of a :class:`DynVisionModule` (each error names the value and range).
 
@@ -88,6 +88,10 @@ def check_module_settings(*, lr: float, weight_decay: float, momentum: float, sc
     check_number("reaction_time", reaction_time, lo=0, unit="ms")
     check_int("tbptt_steps", tbptt_steps, lo=0)
     check_number("activity_weight", activity_weight, lo=0)
+    check_number("rest_weight", rest_weight, lo=0)
+    if rest_weight > 0 and t_pre <= 0:
+        raise InvalidValueError("rest_weight", rest_weight, f"0 when t_pre={t_pre} ms (the penalty is on the "
+                                "resting activity during the grey before the stimulus: give t_pre > 0)")
     check_number("gradient_clip", gradient_clip, lo=0, lo_open=True, allow_none=True)
     check_int("seed", seed, lo=0)
 
@@ -122,6 +126,10 @@ class DynVisionModule(L.LightningModule):
             device, no under data parallelism).
         activity_weight: Weight of the L2 activity penalty (mean square of the recorded
             areas' activity over the stimulus steps); 0 turns it off.
+        rest_weight: Weight of the penalty on the resting activity (mean square of the recorded
+            areas' activity over the last 5 grey steps before the stimulus, which then run with
+            gradient): it teaches a low spontaneous level, so that stimuli raise activity
+            rather than modulate a high resting level; 0 turns it off. Needs ``t_pre > 0``.
         activity_areas: Areas penalised (default: all).
         log_activity: Measure and log the activity even when it is not penalised.
         gradient_clip: Clip the gradient norm to this value (``None``: no clipping).
@@ -139,7 +147,7 @@ class DynVisionModule(L.LightningModule):
                  feedback_lr_factor: float = 1.0, t_pre: float = 0.0, t_stim: float | None = None,
                  pattern: str = "1", shuffle_pattern: bool = False, reaction_time: float = 0.0,
                  tbptt_steps: int = 0, backward_per_chunk: bool | None = None, activity_weight: float = 0.0,
-                 activity_areas: Sequence[str] | None = None, log_activity: bool = True,
+                 rest_weight: float = 0.0, activity_areas: Sequence[str] | None = None, log_activity: bool = True,
                  gradient_clip: float | None = None, seed: int = 0):
         super().__init__()
         check_choice("optimizer", optimizer, OPTIMIZERS.list())
@@ -182,7 +190,7 @@ class DynVisionModule(L.LightningModule):
         per_chunk = hp.backward_per_chunk if hp.backward_per_chunk is not None else self._world_size() == 1
         return run_sequence(self.model, sequence, labels, mask, n_pre=self.presentation.n_pre,
                             chunk_steps=int(hp.tbptt_steps), activity_weight=float(hp.activity_weight),
-                            activity_areas=hp.activity_areas, measure_activity=bool(hp.log_activity),
+                            rest_weight=float(hp.get("rest_weight", 0.0)), activity_areas=hp.activity_areas, measure_activity=bool(hp.log_activity),
                             backward=backward, backward_per_chunk=per_chunk)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:

@@ -122,3 +122,54 @@ def test_errors(tiny):
         run_sequence(tiny, x, y, torch.ones(5, dtype=torch.bool), activity_weight=-1.0)
     with pytest.raises(ValueError, match="unknown area"):
         run_sequence(tiny, x, y, torch.ones(5, dtype=torch.bool), activity_areas=["V9"], activity_weight=1.0)
+
+
+def _resting_penalty(model, x, n_pre, k):
+    """The resting activity written independently: run the grey, keep the last k steps' graph."""
+    with torch.no_grad():
+        state = model.run(x[:, : n_pre - k]).state
+    rec = model.run(x[:, n_pre - k: n_pre], state.detach(), record=model.area_names).recordings
+    return torch.stack([r.pow(2).mean() for r in rec.values()]).mean()  # (B, k, C, H, W) per area
+
+
+def test_rest_penalty_is_the_resting_activity_and_reaches_the_biases(tiny):
+    x, y = _inputs(tiny)
+    x[:, :3] = 0.5  # three grey steps, then the images
+    mask = torch.tensor([False, False, False, True, True])
+    with torch.no_grad():  # a resting level above zero (at zero biases the grey drives nothing)
+        for name, p in tiny.named_parameters():
+            if name.endswith("conv.bias"):
+                p.fill_(0.2)
+    other, start = copy.deepcopy(tiny), copy.deepcopy(tiny)
+    r = run_sequence(tiny, x, y, mask, n_pre=3, rest_weight=2.0, rest_steps=2, backward=torch.Tensor.backward)
+    plain = run_sequence(copy.deepcopy(other), x, y, mask, n_pre=3)
+    # loss = cross-entropy + 2 * mean square activity over the last two grey steps
+    expected = _resting_penalty(other, x, 3, 2)
+    assert expected > 0.005 and torch.allclose(r.rest, expected.detach(), rtol=1e-5)
+    assert torch.allclose(r.loss, plain.cross_entropy + 2.0 * expected.detach(), rtol=1e-5)
+    assert "rest_activity" in r.metrics() and "rest_activity" not in plain.metrics()
+    # the gradients are those of cross-entropy + 2 * that penalty, computed separately
+    ce = run_sequence(other, x, y, mask, n_pre=3, backward=torch.Tensor.backward)
+    assert torch.allclose(ce.cross_entropy, r.cross_entropy)
+    (2.0 * _resting_penalty(other, x, 3, 2)).backward()
+    for (name, pa), (_, pb) in zip(tiny.named_parameters(), other.named_parameters()):
+        if pa.grad is None:
+            assert pb.grad is None or not pb.grad.any(), name
+            continue
+        assert torch.allclose(pa.grad, pb.grad, atol=1e-6), name
+    # the penalty pulls V1's biases down (a positive gradient), beyond what cross-entropy asks
+    alone = copy.deepcopy(start)
+    run_sequence(alone, x, y, mask, n_pre=3, backward=torch.Tensor.backward)
+    extra = tiny.areas.V1.conv.bias.grad - alone.areas.V1.conv.bias.grad
+    assert (extra > 0).all() and extra.sum() > 1e-3
+
+
+def test_rest_penalty_alone_is_something_to_learn_and_needs_idle_steps(tiny):
+    x, y = _inputs(tiny)
+    none = torch.zeros(5, dtype=torch.bool)
+    result = run_sequence(tiny, x, y, none, n_pre=2, rest_weight=1.0, backward=torch.Tensor.backward)
+    assert result.n_chunks == 2 and result.rest > 0  # all 2 idle steps penalised (rest_steps capped at n_pre)
+    with pytest.raises(ValueError, match="rest_weight=1.0 .*n_pre=0"):
+        run_sequence(tiny, x, y, torch.ones(5, dtype=torch.bool), rest_weight=1.0)
+    with pytest.raises(ValueError, match="rest_weight must be >= 0"):
+        run_sequence(tiny, x, y, torch.ones(5, dtype=torch.bool), n_pre=1, rest_weight=-1.0)

@@ -59,6 +59,8 @@ def test_bad_settings_raise():
         DynVisionModule("DyRCNNx2", TINY, activity_areas=["IT"], activity_weight=1.0)
     with pytest.raises(ValueError, match="no step counts"):
         DynVisionModule("DyRCNNx2", TINY, reaction_time=20.0)
+    with pytest.raises(ValueError, match=r"rest_weight=1.0 is invalid: expected 0 when t_pre=0.0 ms"):
+        DynVisionModule("DyRCNNx2", TINY, rest_weight=1.0)
     with pytest.raises(UnknownNameError, match="unknown model"):
         DynVisionModule("DyRCNN", TINY)
 
