@@ -21,9 +21,9 @@ Equivalent command line:
         --set tff=2 --set trc=4 --set recurrence_bound=0.9 --set input_gain=1 --set tau_gain=100 \\
         --set input_transient=1 --set 'normalization={"V1": 3, "V2": 0, "V4": 0, "IT": 0}' \\
         --set tau_normalization=0 --set normalization_mode=shunting \\
-        --data-option size=16 --t-pre 40 --reaction-time 10 --activity-weight 0.01 --rest-weight 3 --epochs 30 --lr 3e-3 \\
-        --gradient-clip 1 --threads 1 --out results/pretrained-default --save-pretrained dyrcnnx4-digits \\
-        --pretrained-root dynvision
+        --data-option size=16 --t-pre 40 --reaction-time 10 --activity-weight 0.01 --rest-weight 3 \\
+        --epochs 30 --lr 3e-3 --gradient-clip 1 --threads 1 --out results/pretrained-default \\
+        --save-pretrained dyrcnnx4-digits --pretrained-root dynvision
 """
 
 from __future__ import annotations

@@ -110,7 +110,8 @@ def chunk_bounds(n_pre: int, n_steps: int, chunk_steps: int) -> list[tuple[int, 
 
 def run_sequence(model: RecurrentModel, sequence: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor, *,
                  n_pre: int = 0, chunk_steps: int = 0, activity_weight: float = 0.0,
-                 rest_weight: float = 0.0, rest_steps: int = 5, activity_areas: Sequence[str] | None = None, measure_activity: bool = False,
+                 rest_weight: float = 0.0, rest_steps: int = 5, activity_areas: Sequence[str] | None = None,
+                 measure_activity: bool = False,
                  backward: Callable[[torch.Tensor], None] | None = None, backward_per_chunk: bool = True,
                  state: ModelState | None = None) -> SequenceResult:
     """Run ``model`` over ``sequence``, computing (and optionally back-propagating) the objective.
@@ -120,7 +121,8 @@ def run_sequence(model: RecurrentModel, sequence: torch.Tensor, labels: torch.Te
         sequence: ``(B, T, C, H, W)`` stimulus.
         labels: ``(B,)`` class indices.
         mask: ``(T,)`` boolean, the steps the cross-entropy counts.
-        n_pre: Leading idle steps, run without gradient.
+        n_pre: Leading idle steps, run without gradient (but for the last ``rest_steps`` of
+            them under a resting-activity penalty).
         chunk_steps: Truncated-BPTT window in steps (``0``: the whole stimulus period).
         activity_weight: Weight of the activity penalty (``0``: off).
         rest_weight: Weight of the resting-activity penalty (``0``: off); needs ``n_pre > 0``.

@@ -13,7 +13,8 @@ Optimisation is manual (Lightning's ``automatic_optimization = False``) so that 
 can back-propagate chunk by chunk; under data parallelism (``world_size > 1``) the chunks are
 summed and back-propagated once, which gives the same gradients (see ``bptt``). Logged per
 stage (``train``, ``val``, ``test``): ``loss``, ``cross_entropy``, ``acc_last`` (accuracy at
-the last step), ``acc_valid`` (averaged over the counted steps), ``activity``; plus the
+the last step), ``acc_valid`` (averaged over the counted steps), ``activity``,
+``rest_activity`` (with ``rest_weight > 0``); plus the
 learning rate of every parameter group (``lr/default``, ``lr/recurrence``, ``lr/feedback``).
 
 This module imports Lightning; ``import dynvision`` and ``import dynvision.training`` do not.
@@ -190,7 +191,8 @@ class DynVisionModule(L.LightningModule):
         per_chunk = hp.backward_per_chunk if hp.backward_per_chunk is not None else self._world_size() == 1
         return run_sequence(self.model, sequence, labels, mask, n_pre=self.presentation.n_pre,
                             chunk_steps=int(hp.tbptt_steps), activity_weight=float(hp.activity_weight),
-                            rest_weight=float(hp.get("rest_weight", 0.0)), activity_areas=hp.activity_areas, measure_activity=bool(hp.log_activity),
+                            rest_weight=float(hp.get("rest_weight", 0.0)),
+                            activity_areas=hp.activity_areas, measure_activity=bool(hp.log_activity),
                             backward=backward, backward_per_chunk=per_chunk)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
