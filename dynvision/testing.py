@@ -28,8 +28,9 @@ normalisation ``(x - 0.5) / 0.25``):
   DynVision: ``r <- relu(r + dt/tau (g - r))``;
 - outputs at index ``k`` are the state at ``t_k``, before frame ``k`` acts.
 
-Supported: DyRCNNx2/DyRCNNx4 with ReLU or identity activations, every recurrence type (with
-``recurrence_bound`` by the exact operator norm, excitatory or of any sign), skip and feedback connections in both modes,
+Supported: DyRCNNx2/DyRCNNx4 with ReLU, identity or supralinear (with ``supralinear_limit``)
+activations, every recurrence type (with ``recurrence_bound`` by the exact operator norm times
+the activation's largest slope, excitatory or of any sign), skip and feedback connections in both modes,
 input gain and per-area adaptation; no retina, norm, custom operation orders or two-stage areas.
 
 Example:
@@ -125,7 +126,8 @@ class _Weights(dict):
 class _Recurrence:
     """``h -> R h`` for one area, from the type's definition and the area's weights."""
 
-    def __init__(self, kind: str, sd: dict, prefix: str, channels: int, size, kernel: int, bound, gain=None):
+    def __init__(self, kind: str, sd: dict, prefix: str, channels: int, size, kernel: int, bound, gain=None,
+                 slope: float = 1.0):
         self.kind, self.channels, self.size = kind, channels, tuple(size)
         p = prefix + "recurrence."
         get = sd.get
@@ -144,10 +146,11 @@ class _Recurrence:
         elif kind != "none":
             raise NotImplementedError(f"recurrence type {kind!r}")
         self.scale = 1.0
+        # bound and gain are on the loop gain, ||R|| times the activation's largest slope
         if bound is not None and kind != "none":
-            self.scale = min(1.0, float(bound) / self.operator_norm())
+            self.scale = min(1.0, float(bound) / slope / self.operator_norm())
         if gain is not None and kind != "none":
-            self.scale = float(gain) / self.operator_norm()
+            self.scale = float(gain) / slope / self.operator_norm()
 
     def linear(self, h):
         return self(h, bias=False)
@@ -198,11 +201,22 @@ def _combine(mode: str, x, term):
     return x + term if mode == "additive" else x * (1.0 + term)
 
 
-def _phi(name: str):
+def _phi(cfg: dict) -> tuple[Any, float]:
+    """The activation and its largest slope."""
+    name = cfg["activation"]
     if name == "relu":
-        return torch.relu
+        return torch.relu, 1.0
     if name == "identity":
-        return lambda v: v
+        return (lambda v: v), 1.0
+    n, x0 = float(cfg["supralinearity"]), cfg.get("supralinear_limit")
+    if name == "supralinear" and x0 is not None and n >= 1:
+        x0 = float(x0)
+
+        def phi(v):  # x^n up to x0, then the tangent line at x0
+            r = torch.clamp(v, min=0.0)
+            return torch.where(r <= x0, r ** n, x0 ** n + n * x0 ** (n - 1) * (r - x0))
+
+        return phi, n * x0 ** (n - 1)
     raise NotImplementedError(f"activation {name!r}")
 
 
@@ -238,7 +252,7 @@ def reference_run(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch
     sd = _Weights({k: v.detach().to(torch.float64) for k, v in model.state_dict().items()})
     dt = float(cfg["dt_ms"])
     form, integrator = cfg["dynamics"], cfg["integrator"]
-    phi = _phi(cfg["activation"])
+    phi, slope = _phi(cfg)
     specs = type(model).specs
     names = [s.name for s in specs]
     taus = cfg["tau_ms"] if isinstance(cfg["tau_ms"], dict) else {n: float(cfg["tau_ms"]) for n in names}
@@ -256,7 +270,8 @@ def reference_run(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch
         w = sd[f"areas.{s.name}.conv.weight"]
         own = tuple((n + 2 * (s.kernel // 2) - s.kernel) // s.stride + 1 for n in size)
         rec = _Recurrence(cfg["recurrence_type"], sd, f"areas.{s.name}.", w.shape[0], own,
-                          int(cfg["recurrence_kernel"]), cfg.get("recurrence_bound"), cfg.get("recurrence_gain"))
+                          int(cfg["recurrence_kernel"]), cfg.get("recurrence_bound"), cfg.get("recurrence_gain"),
+                          slope)
         areas.append(dict(name=s.name, w=w, b=sd.get(f"areas.{s.name}.conv.bias"), stride=s.stride,
                           pad=s.kernel // 2, size=own, pool=s.pool, rec=rec, tau=float(taus[s.name]),
                           channels=w.shape[0]))

@@ -29,11 +29,14 @@ BPTT), expanded to a batch (steady states) or handed to the next chunk of a stre
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from dynvision.dynamics import Leaky, check_dt, delay_steps, get_form, get_integrator
+from dynvision.layers.activation import lipschitz
 from dynvision.layers.bound import RecurrenceBound
 from dynvision.layers.connections import resample
 from dynvision.layers import onednn
@@ -67,8 +70,10 @@ class DynamicArea(nn.Module):
         recurrence_mode: ``"additive"`` or ``"multiplicative"``.
         recurrence_bias: Whether the recurrent convolutions have a bias.
         recurrence_init: Scale of the initial recurrent weights.
-        recurrence_bound: Keep the operator norm of the recurrence at most this value (below 1
-            the area's dynamics have one stable steady state; see ``layers.bound``).
+        recurrence_bound: Keep the loop gain, the operator norm of the recurrence times the
+            activation's largest slope (:func:`~dynvision.layers.activation.lipschitz`; 1 for
+            ReLU), at most this value (below 1 the area's dynamics have one stable steady state;
+            see ``layers.bound``). An activation of unbounded slope (a pure power law) is refused.
         dt: Integration step in ms.
         tau: Time constant in ms.
         tff: Feedforward delay in ms (delay of the output sent on).
@@ -149,7 +154,14 @@ class DynamicArea(nn.Module):
             if c.recurrence_mode != "additive" or self.recurrence_target != "output":
                 raise ValueError("recurrence_bound and recurrence_gain apply to additive recurrence at the output; got "
                                  f"recurrence_mode={c.recurrence_mode!r}, target {self.recurrence_target!r}")
-            self.bound = RecurrenceBound(self.recurrence, limit, fixed=c.recurrence_gain is not None)
+            # The bound is on the loop gain ||R|| * (largest slope of phi): a contraction below 1.
+            slope = lipschitz(self.activation)
+            if slope is not None and not math.isfinite(slope):
+                which = "recurrence_gain" if c.recurrence_gain is not None else "recurrence_bound"
+                raise ValueError(f"{which}={limit} bounds the loop gain, which needs an activation of bounded slope; "
+                                 f"{self.activation!r} has none: give the supralinear activation a "
+                                 f"supralinear_limit (e.g. 1.0), or {which}=None")
+            self.bound = RecurrenceBound(self.recurrence, limit / (slope or 1.0), fixed=c.recurrence_gain is not None)
         self._rec_scale = 1.0
         # Time constant: fixed (buffer) or learned (log-parametrised parameter).
         tau_t = torch.tensor(float(tau))

@@ -47,9 +47,11 @@ class AreaConfig(Config):
     recurrence_sign: str = param("any", "choice", choices=("any", "excitatory"),
                                  doc="any, or excitatory (recurrent weights kept non-negative)")
     recurrence_bound: float | None = param(None, "number", lo=0, lo_open=True, hi=100, allow_none=True,
-                                           doc="largest operator norm of the recurrence (None: unbounded)")
+                                           doc="largest loop gain: operator norm of the recurrence x largest slope of "
+                                               "the activation (None: unbounded)")
     recurrence_gain: float | None = param(None, "number", lo=0, lo_open=True, hi=100, allow_none=True,
-                                          doc="set each area's recurrent loop gain (operator norm) to this value")
+                                          doc="set each area's recurrent loop gain (operator norm x largest slope "
+                                              "of the activation) to this value")
     train_tau: bool = param(False, "bool", doc="learn the time constant")
     delay_fill: str = param("rest", "choice", choices=FILLS,
                             doc="before a source first emits, a delayed read gives its initial output "

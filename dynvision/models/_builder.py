@@ -107,7 +107,8 @@ def build_areas(specs: Sequence[AreaSpec], in_channels: int, in_size: Sequence[i
                 if isinstance(m, nn.Conv2d) and m.bias is not None:
                     nn.init.zeros_(m.bias)
         order = c.operations or default_operations(c.dynamics, c.recurrence_target, two_stage)
-        act_kwargs = {"exponent": c.supralinearity} if c.activation == "supralinear" else {}
+        act_kwargs = {"exponent": c.supralinearity, "linear_above": c.supralinear_limit} \
+            if c.activation == "supralinear" else {}
         pool = MaxPool2d(*spec.pool) if spec.pool else None
         adaptation = c.adaptation[spec.name] if isinstance(c.adaptation, Mapping) else c.adaptation
         normalization = c.normalization[spec.name] if isinstance(c.normalization, Mapping) else c.normalization

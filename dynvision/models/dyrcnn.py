@@ -62,7 +62,8 @@ class DyRCNNConfig(ModelConfig):
     recurrence_kernel: int = same_as(AreaConfig, "recurrence_kernel")
     recurrence_sign: str = same_as(AreaConfig, "recurrence_sign")
     recurrence_bound: float | None = same_as(AreaConfig, "recurrence_bound",
-                                             doc="largest operator norm of each area's recurrence (None: unbounded)")
+                                             doc="largest loop gain of each area's recurrence: operator norm x largest "
+                                                 "slope of the activation (None: unbounded)")
     recurrence_gain: float | None = same_as(AreaConfig, "recurrence_gain")
     recurrence_bias: bool = same_as(AreaConfig, "recurrence_bias")
     skip: bool = param(True, "bool", doc="skip connections V1 -> V4 and V2 -> IT")
@@ -77,6 +78,9 @@ class DyRCNNConfig(ModelConfig):
     integrator: str = same_as(AreaConfig, "integrator", doc="etd2 (2nd order), exponential or euler")
     activation: str = param("relu", "choice", choices=_activations, doc="activation phi")
     supralinearity: float = param(2.0, "number", lo=0, lo_open=True, hi=10, doc="exponent of the supralinear activation")
+    supralinear_limit: float | None = param(None, "number", lo=0, lo_open=True, hi=1e3, allow_none=True,
+                                            doc="drive above which the supralinear activation continues linearly "
+                                                "(a bounded slope, so recurrence_bound holds; None: pure power law)")
     norm: str | None = param(None, "choice", choices=NORMS, allow_none=True, doc="normalisation layer per area")
     retina: bool = param(False, "bool", doc="a centre-surround retina stage in front of V1")
     hex_extent: int | None = param(None, "int", lo=1, hi=200, allow_none=True,

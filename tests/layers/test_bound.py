@@ -68,3 +68,25 @@ def test_bounded_model_moves_between_devices_and_dtypes():
                                recurrence_bound=0.5)
     m.to("cpu").double().float()  # nn.Module._apply must still be the module's own
     assert m(torch.rand(1, 4, 1, 8, 8)).shape == (1, 4, 3)
+
+
+def test_limited_power_law_keeps_the_loop_stable_where_a_pure_one_explodes():
+    # A supralinear area whose recurrence alone is below 1 in norm (0.8): at rest it is quiet, but a
+    # drive that pushes activity up makes the power law's slope, and so the loop gain, exceed 1.
+    kw = dict(n_classes=3, input_dims=(10, 1, 16, 16), width=0.25, trc=2.0, activation="supralinear",
+              supralinearity=2.0)
+    pure = dynvision.create_model("DyRCNNx4", **kw)
+    limited = dynvision.create_model("DyRCNNx4", supralinear_limit=0.5, recurrence_bound=0.9, **kw)
+    assert limited.areas["V1"].bound.bound == pytest.approx(0.9)  # slope 2 * 0.5 = 1
+    for m in (pure, limited):
+        with torch.no_grad():
+            for area in m.areas.values():
+                area.conv.bias.fill_(0.5)
+                area.recurrence.conv.weight.fill_(0.0)
+                area.recurrence.conv.weight[:, :, 1, 1] = torch.eye(area.recurrence.conv.weight.shape[0]) * 0.8
+    with pytest.raises(ValueError, match="does not settle"):
+        pure.steady_state()
+    state = limited.steady_state(tol=1e-6)
+    assert all(torch.isfinite(a.v).all() for a in state.areas)
+    # V1 under the blank screen: r = phi(0.5 + 0.8 r) with phi(x) = 0.25 + (x - 0.5) above 0.5, so r = 1.25
+    torch.testing.assert_close(state.areas[0].v, torch.full_like(state.areas[0].v, 1.25), atol=1e-4, rtol=0)

@@ -1,10 +1,12 @@
 """Retina (centre-surround front stage) and the activation registry."""
 
+import math
+
 import pytest
 import torch
 
 import dynvision
-from dynvision.layers.activation import ACTIVATIONS, make_activation
+from dynvision.layers.activation import ACTIVATIONS, lipschitz, make_activation
 from dynvision.layers.retina import Retina, difference_of_gaussians
 from dynvision.registry import UnknownNameError
 
@@ -40,3 +42,31 @@ def test_supralinear_activation():
     assert {"relu", "identity", "supralinear", "tanh", "sigmoid", "softplus"} <= set(ACTIVATIONS)
     model = dynvision.create_model("DyRCNNx2", input_dims=(3, 1, 16, 16), activation="supralinear", supralinearity=1.5)
     assert model.areas["V1"].activation.exponent == 1.5
+
+
+def test_supralinear_continues_linearly_above_its_limit():
+    n, x0 = 1.5, 0.5
+    phi = make_activation("supralinear", exponent=n, linear_above=x0)
+    x = torch.linspace(-1.0, 3.0, 4001, dtype=torch.float64, requires_grad=True)
+    y = phi(x)
+    below, above = x.detach() <= x0, x.detach() > x0
+    torch.testing.assert_close(y[below], x.detach()[below].clamp(min=0) ** n)   # the power law
+    slope = n * x0 ** (n - 1)
+    torch.testing.assert_close(y[above], x0 ** n + slope * (x.detach()[above] - x0))  # its tangent at x0
+    (grad,) = torch.autograd.grad(y.sum(), x)
+    assert float(grad.max()) == pytest.approx(slope, rel=1e-3) == lipschitz(phi)   # the largest slope
+    assert lipschitz(make_activation("supralinear", exponent=n)) == math.inf       # a pure power law: unbounded
+    assert lipschitz(make_activation("relu")) == 1.0 and lipschitz(make_activation("sigmoid")) == 0.25
+    with pytest.raises(ValueError, match="linear_above=-1"):
+        make_activation("supralinear", exponent=n, linear_above=-1.0)
+
+
+def test_recurrence_bound_is_on_the_loop_gain():
+    kw = dict(input_dims=(3, 1, 16, 16), width=0.25, recurrence_bound=0.9, activation="supralinear",
+              supralinearity=1.2)
+    with pytest.raises(ValueError, match=r"recurrence_bound=0.9 .* bounded slope.*supralinear_limit"):
+        dynvision.create_model("DyRCNNx2", **kw)
+    model = dynvision.create_model("DyRCNNx2", supralinear_limit=2.0, **kw)
+    slope = 1.2 * 2.0 ** 0.2
+    assert model.areas["V1"].bound.bound == pytest.approx(0.9 / slope)
+    assert dynvision.create_model("DyRCNNx2", **{**kw, "activation": "relu"}).areas["V1"].bound.bound == 0.9

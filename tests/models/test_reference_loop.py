@@ -41,6 +41,9 @@ CASES = [
          adaptation_mode="shunting", tau_adaptation=10.0, dynamics="voltage"),
     dict(normalization=2.0, normalization_mode="shunting", adaptation=0.5, adaptation_mode="subtractive",
          integrator="exponential"),
+    dict(activation="supralinear", supralinearity=1.5, supralinear_limit=0.3, recurrence_bound=0.6, tff=2.0),
+    dict(activation="supralinear", supralinearity=1.2, supralinear_limit=0.5, recurrence_gain=0.9,
+         recurrence_type="self", dynamics="voltage"),
 ]
 
 
