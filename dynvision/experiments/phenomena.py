@@ -472,8 +472,8 @@ def markdown_table(rows: list[Check]) -> str:
     for row in rows:
         values = row.values if not isinstance(row.values, dict) else ", ".join(
             f"{k} {v}" for k, v in row.values.items())
-        lines.append(f"| {row.phenomenon} | {'yes' if row.holds else '**no**'} | {row.metric}: {values} | "
-                     f"{row.criterion} |")
+        cells = [row.phenomenon, "yes" if row.holds else "**no**", f"{row.metric}: {values}", row.criterion]
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")  # "mean |w|" stays one cell
     lines.append(f"\n{sum(r.holds for r in rows)} of {len(rows)} hold.")
     return "\n".join(lines)
 

@@ -1,11 +1,13 @@
 """The phenomena criteria: margins, meaningful fits, suppression and decay measured honestly."""
 
+import re
+
 import numpy as np
 import pytest
 import xarray as xr
 
 from dynvision.analysis import naka_rushton
-from dynvision.experiments.phenomena import _p2p1, decay_time, greater, nr_against_line
+from dynvision.experiments.phenomena import Check, _p2p1, decay_time, greater, markdown_table, nr_against_line
 
 
 def _images(values):
@@ -128,3 +130,12 @@ def test_contrast_dependence_is_not_swamped_by_one_image_with_no_response_at_low
     assert check(_contrast_results({"V1": v1, "IT": it})).holds
     assert not check(_contrast_results({"V1": it, "IT": v1})).holds  # the reverse ordering fails
     assert not check(_contrast_results({"V1": v1, "IT": [x * 0.97 for x in v1]})).holds  # under the margin
+
+
+def test_markdown_table_keeps_pipes_in_values_inside_their_cell():
+    rows = [Check("higher layers have larger weights", "mean |w| feedforward", {"V1": 0.31, "IT": 0.11}, False,
+                  "mean |w| of IT's > V1's")]
+    line = markdown_table(rows).splitlines()[2]
+    cells = re.split(r"(?<!\\)\|", line)[1:-1]  # split on unescaped pipes, as Markdown does
+    assert [c.strip() for c in cells] == ["higher layers have larger weights", "**no**",
+                                          r"mean \|w\| feedforward: V1 0.31, IT 0.11", r"mean \|w\| of IT's > V1's"]
