@@ -42,7 +42,8 @@ class SupraLinear(nn.Module):
         if not gain > 0:
             raise ValueError(f"supralinear gain must be > 0, got gain={gain}")
         if linear_above is not None and not (0 < linear_above < math.inf):
-            raise ValueError(f"supralinear linear_above must be a positive number or None, got linear_above={linear_above}")
+            raise ValueError(f"supralinear linear_above must be a positive number or None, "
+                             f"got linear_above={linear_above}")
         self.exponent = float(exponent)
         self.gain = float(gain)
         self.linear_above = None if linear_above is None else float(linear_above)
