@@ -1,7 +1,7 @@
 """Train dynvision's default pretrained model and save it to dynvision/pretrained/<name>/ (package data).
 
 The default model is a narrow DyRCNNx4 (width 0.25, ~74k parameters, ~0.3 MB) with full
-recurrence (its gain bounded at 0.9: stable dynamics), a divisive adaptive input gain
+recurrence (its loop gain bounded at 0.9: stable dynamics), a divisive adaptive input gain
 (strength 1, 100 ms memory), transient input channels (the frame minus its 50 ms trace: ON and
 OFF transients), shunting normalisation in V1 (strength 3, an instantaneous pool: responses
 saturate with contrast and rise sooner at high contrast) and a supralinear activation (the

@@ -73,7 +73,8 @@ class DynamicArea(nn.Module):
         recurrence_bound: Keep the loop gain, the operator norm of the recurrence times the
             activation's largest slope (:func:`~dynvision.layers.activation.lipschitz`; 1 for
             ReLU), at most this value (below 1 the area's dynamics have one stable steady state;
-            see ``layers.bound``). An activation of unbounded slope (a pure power law) is refused.
+            see ``layers.bound``). An activation of unbounded slope (a pure power law) is refused;
+            one whose slope is not known (a user-registered module without ``lipschitz``) counts as 1.
         dt: Integration step in ms.
         tau: Time constant in ms.
         tff: Feedforward delay in ms (delay of the output sent on).
