@@ -156,18 +156,33 @@ class InputStage(nn.Module):
         """The stateless part on all frames at once: (B, T, C, H, W) -> (T, B, C', H, W).
 
         Time comes first so that each step's frame is one contiguous block (in channels-last
-        layout when the model uses it).
+        layout when the model uses it). A front stage (retina, hexagonal lattice) runs once per
+        distinct frame: where consecutive frames are equal (a held stimulus, a grey interval)
+        the steps share one result, and the return value is then a list of T (B, C', H, W)
+        views rather than one tensor.
         """
         f = x.transpose(0, 1)
         t, b = f.shape[:2]
-        f = f.reshape(t * b, *f.shape[2:])
+        index = None
+        if self.retina is not None and t > 1 and f.device.type != "meta":  # meta: no values to compare
+            # the front is stateless: run it once per distinct frame (a held stimulus is one frame)
+            new = torch.ones(t, dtype=torch.bool, device=f.device)
+            new[1:] = (f[1:] != f[:-1]).flatten(1).any(1)
+            if not bool(new.all()):
+                index = (torch.cumsum(new, 0) - 1).tolist()
+                f = f[new]
+        u = f.shape[0]
+        f = f.reshape(u * b, *f.shape[2:])
         if channels_last:
             f = f.contiguous(memory_format=torch.channels_last)
         if self.normalize:
             f = torch.addcmul(-self.mean / self.std, f, 1.0 / self.std)  # (f - mean) / std in one pass
         if self.retina is not None:
             f = self.retina(f)
-        return f.view(t, b, *f.shape[1:]) if not channels_last else f.unflatten(0, (t, b))
+        f = f.view(u, b, *f.shape[1:]) if not channels_last else f.unflatten(0, (u, b))
+        if index is not None:  # one view per step, no copies (gradients from repeated steps add up)
+            return [f[i] for i in index]
+        return f
 
 
 @contextlib.contextmanager

@@ -32,6 +32,28 @@ def test_model_with_retina_bottleneck():
     assert model(torch.rand(1, 4, 3, 16, 16)).shape == (1, 4, 3)
 
 
+def test_front_runs_once_per_distinct_frame_with_the_same_result_and_gradient():
+    torch.manual_seed(0)
+    model = dynvision.create_model("DyRCNNx2", n_classes=3, input_dims=(9, 1, 12, 12), retina=True, width=0.25)
+    stage = model.input_stage
+    x = torch.full((2, 9, 1, 12, 12), 0.5)
+    x[:, 3:6] = torch.rand(2, 1, 1, 12, 12)  # grey, a held image, grey: 3 distinct runs of frames
+    x[1, 7] = 0.7  # one frame differs in one sample only: it must not share the grey result
+    calls = []
+    stage.retina.register_forward_hook(lambda mod, inp, out: calls.append(inp[0].shape[0]))
+    frames = stage.frames(x)
+    assert calls == [5 * 2]  # frames 0, 3, 6, 7, 8 start runs; each runs once for both samples
+    single = [stage.frames(x[:, k:k + 1])[0] for k in range(9)]  # each frame through the front alone
+    for k in range(9):
+        torch.testing.assert_close(frames[k], single[k], rtol=0, atol=0)
+    # gradients: the held frame's 3 steps all reach the retina's weights
+    (g_shared,) = torch.autograd.grad(sum((f * (k + 1)).sum() for k, f in enumerate(stage.frames(x))),
+                                      stage.retina.lgn.weight)
+    (g_alone,) = torch.autograd.grad(sum((stage.frames(x[:, k:k + 1])[0] * (k + 1)).sum() for k in range(9)),
+                                     stage.retina.lgn.weight)
+    torch.testing.assert_close(g_shared, g_alone)
+
+
 def test_supralinear_activation():
     phi = make_activation("supralinear", exponent=2.0, gain=0.5)
     torch.testing.assert_close(phi(torch.tensor([-2.0, 0.0, 1.0, 3.0])), torch.tensor([0.0, 0.0, 0.5, 4.5]))
