@@ -139,3 +139,19 @@ def test_markdown_table_keeps_pipes_in_values_inside_their_cell():
     cells = re.split(r"(?<!\\)\|", line)[1:-1]  # split on unescaped pipes, as Markdown does
     assert [c.strip() for c in cells] == ["higher layers have larger weights", "**no**",
                                           r"mean \|w\| feedforward: V1 0.31, IT 0.11", r"mean \|w\| of IT's > V1's"]
+
+
+def test_the_checks_leave_time_after_offset_to_measure_decay(monkeypatch):
+    import dynvision.experiments as experiments
+    from dynvision.experiments.phenomena import check_phenomena
+
+    calls = {}
+
+    def record(name, **kwargs):
+        calls[name] = kwargs
+        raise StopIteration  # the settings are all this test needs
+
+    monkeypatch.setattr(experiments, "run_experiment", record)
+    with pytest.raises(StopIteration):
+        check_phenomena("dyrcnnx4-digits", n_images=2)
+    assert calls["response"]["t_post"] >= 300 and calls["response"]["n_images"] == 2
