@@ -49,7 +49,7 @@ MODEL_KWARGS = {"n_classes": 10, "input_dims": (50, 1, 16, 16), "width": 0.25, "
 DATA = "digits"
 DATA_KWARGS = {"size": 16, "channels": 1, "seed": 0}
 TRAINING = {"lr": 3e-3, "optimizer": "adamw", "weight_decay": 0.01, "scheduler": "cosine", "t_pre": 40.0,
-            "reaction_time": 10.0, "gradient_clip": 1.0, "activity_weight": 0.01, "rest_weight": 3.0}
+            "reaction_time": 10.0, "pattern": "1", "hold": 0.0, "gradient_clip": 1.0, "activity_weight": 0.01, "rest_weight": 3.0}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -93,6 +93,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     t.add_argument("--shuffle-pattern", action="store_true", help="shuffle the pattern's blocks every batch")
     t.add_argument("--reaction-time", default="0", metavar="MS",
                    help="time after each onset that the loss ignores (default: 0)")
+    t.add_argument("--hold", default="0", metavar="MS",
+                   help="time after each offset that the loss still counts: a memory period, with a pattern "
+                        "that turns the image off, e.g. 110 (default: 0)")
 
     h = p.add_argument_group("hardware, output and resuming")
     h.add_argument("--accelerator", default="cpu", help="cpu, gpu, mps or auto (default: cpu)")
@@ -123,7 +126,8 @@ OPTIONS: dict[str, tuple[str, Any]] = {
     "gradient_clip": ("gradient_clip", float | None), "tbptt": ("tbptt_steps", int),
     "activity_weight": ("activity_weight", float), "rest_weight": ("rest_weight", float), "seed": ("seed", int),
     "t_pre": ("t_pre", float),
-    "t_stim": ("t_stim", float | None), "reaction_time": ("reaction_time", float), "threads": ("num_threads", int),
+    "t_stim": ("t_stim", float | None), "reaction_time": ("reaction_time", float),
+    "hold": ("hold", float), "threads": ("num_threads", int),
     "limit_batches": ("limit_batches", int), "devices": ("devices", int),
 }
 

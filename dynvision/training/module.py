@@ -64,8 +64,8 @@ def model_spec(model: RecurrentModel) -> tuple[str, dict[str, Any]]:
 def check_module_settings(*, lr: float, weight_decay: float, momentum: float, schedule_epochs: int | None,
                           step_size: int, gamma: float, min_lr_factor: float, recurrence_lr_factor: float,
                           feedback_lr_factor: float, t_pre: float, t_stim: float | None, shuffle_pattern: bool,
-                          reaction_time: float, tbptt_steps: int, activity_weight: float, rest_weight: float,
-                          gradient_clip: float | None, seed: int, **_: Any) -> None:
+                          reaction_time: float, hold: float, tbptt_steps: int, activity_weight: float,
+                          rest_weight: float, gradient_clip: float | None, seed: int, **_: Any) -> None:
     """Check the numbers of a :class:`DynVisionModule` (each error names the value and range).
 
     Example:
@@ -87,6 +87,7 @@ def check_module_settings(*, lr: float, weight_decay: float, momentum: float, sc
     check_number("t_stim", t_stim, lo=0, lo_open=True, unit="ms", allow_none=True)
     check_bool("shuffle_pattern", shuffle_pattern)
     check_number("reaction_time", reaction_time, lo=0, unit="ms")
+    check_number("hold", hold, lo=0, unit="ms")
     check_int("tbptt_steps", tbptt_steps, lo=0)
     check_number("activity_weight", activity_weight, lo=0)
     check_number("rest_weight", rest_weight, lo=0)
@@ -121,6 +122,8 @@ class DynVisionModule(L.LightningModule):
         shuffle_pattern: Shuffle the pattern's blocks for every training batch.
         reaction_time: Time after each onset (ms) the loss ignores (the reaction-time mask);
             the model's response latency is always ignored as well.
+        hold: Time after each offset (ms) in which the loss still counts (a memory period; with a
+            pattern that turns the image off, e.g. ``"110"``).
         tbptt_steps: Truncated-BPTT window in steps (0: back-propagate through the whole
             stimulus period).
         backward_per_chunk: Back-propagate every chunk as it ends (default: yes on one
@@ -146,7 +149,7 @@ class DynVisionModule(L.LightningModule):
                  scheduler: str = "cosine", schedule_epochs: int | None = None, step_size: int = 10,
                  gamma: float = 0.1, min_lr_factor: float = 0.0, recurrence_lr_factor: float = 1.0,
                  feedback_lr_factor: float = 1.0, t_pre: float = 0.0, t_stim: float | None = None,
-                 pattern: str = "1", shuffle_pattern: bool = False, reaction_time: float = 0.0,
+                 pattern: str = "1", shuffle_pattern: bool = False, reaction_time: float = 0.0, hold: float = 0.0,
                  tbptt_steps: int = 0, backward_per_chunk: bool | None = None, activity_weight: float = 0.0,
                  rest_weight: float = 0.0, activity_areas: Sequence[str] | None = None, log_activity: bool = True,
                  gradient_clip: float | None = None, seed: int = 0):
@@ -168,7 +171,8 @@ class DynVisionModule(L.LightningModule):
         self.hparams["model"], self.hparams["model_kwargs"] = name, dict(model_kwargs)
         self.hparams["activity_areas"] = activity_areas
         self.presentation = Presentation.for_model(self.model, t_pre=t_pre, t_stim=t_stim, pattern=pattern,
-                                                   shuffle_pattern=shuffle_pattern, reaction_time=reaction_time)
+                                                   shuffle_pattern=shuffle_pattern, reaction_time=reaction_time,
+                                                   hold=hold)
         self.presentation.valid_steps()  # fail now if no step would count
         self.automatic_optimization = False
 

@@ -8,7 +8,8 @@ shown, blank, shown, shown; optionally with the blocks shuffled per batch).
 
 It also says which steps the classification loss counts (the *loss mask*): a step counts when
 the image is on and at least ``max(reaction_time, latency)`` has passed since the latest
-onset. ``reaction_time`` (ms) is the "reaction-time mask" of DynVision: the network is
+onset, and, with ``hold`` > 0, in the first ``hold`` ms of grey after the image goes off (a
+memory period: the network must still name the digit it no longer sees). ``reaction_time`` (ms) is the "reaction-time mask" of DynVision: the network is
 not asked to know the answer right away. ``latency`` is how many steps the stimulus needs to
 reach the classifier (:func:`response_latency_steps`, the sum of the feedforward delays along
 the fastest path): while delays are still filling, an area reads its sources' resting output,
@@ -109,6 +110,9 @@ class Presentation:
         reaction_time: Time after each onset (ms) before the loss counts a step.
         latency_steps: Steps the stimulus needs to reach the logits (see
             :func:`response_latency_steps`); the loss also ignores these after each onset.
+        hold: Time after each offset (ms) in which the loss still counts (a memory period;
+            needs a pattern with an off block after an on block, e.g. ``"110"``). Only steps
+            after an on block that counted are held.
         background: Luminance of the grey screen.
 
     Example:
@@ -124,6 +128,7 @@ class Presentation:
     shuffle_pattern: bool = False
     reaction_time: float = 0.0
     latency_steps: int = 0
+    hold: float = 0.0
     background: float = BACKGROUND
 
     def __post_init__(self):
@@ -137,6 +142,8 @@ class Presentation:
                              f"the pattern")
         if not (self.reaction_time >= 0 and math.isfinite(self.reaction_time)):
             raise ValueError(f"reaction_time must be >= 0 ms, got {self.reaction_time!r}")
+        if not (self.hold >= 0 and math.isfinite(self.hold)):
+            raise ValueError(f"hold must be >= 0 ms, got {self.hold!r}")
         if int(self.latency_steps) < 0:
             raise ValueError(f"latency_steps must be >= 0, got {self.latency_steps!r}")
         if not 0.0 <= self.background <= 1.0:
@@ -186,6 +193,11 @@ class Presentation:
         return self.n_pre + self.n_stim
 
     @property
+    def hold_steps(self) -> int:
+        """Steps after an offset that the loss still counts (``hold`` rounded to whole steps)."""
+        return math.ceil(self.hold / self.dt - 1e-9)
+
+    @property
     def wait_steps(self) -> int:
         """Steps after an onset that the loss ignores: ``max(reaction time, latency)``."""
         reaction = math.ceil(self.reaction_time / self.dt - 1e-9)
@@ -208,18 +220,32 @@ class Presentation:
         """Boolean ``(T,)``: steps the loss counts, given the on/off steps ``on``.
 
         A step counts if the image is on and at least :attr:`wait_steps` steps have passed
-        since the latest onset.
+        since the latest onset, or if it lies within :attr:`hold_steps` after an offset that
+        ended an on block in which some step counted.
 
         Example:
             >>> p = Presentation(dt=1.0, t_stim=6.0, pattern="101", reaction_time=1.0)
             >>> p.loss_mask(p.on_steps()).tolist()
             [False, True, False, False, False, True]
+            >>> q = Presentation(dt=1.0, t_stim=6.0, pattern="110", hold=1.0)  # a 1 ms memory period
+            >>> q.loss_mask(q.on_steps()).tolist()
+            [True, True, True, True, True, False]
         """
         on = on.bool()
         steps = torch.arange(len(on))
+        none = torch.full_like(steps, -1)
         onset = on & ~torch.cat([torch.zeros(1, dtype=torch.bool), on[:-1]])
-        last_onset = torch.cummax(torch.where(onset, steps, torch.full_like(steps, -1)), dim=0).values
-        return on & (last_onset >= 0) & (steps - last_onset >= self.wait_steps)
+        last_onset = torch.cummax(torch.where(onset, steps, none), dim=0).values
+        counted = on & (last_onset >= 0) & (steps - last_onset >= self.wait_steps)
+        if self.hold_steps == 0:
+            return counted
+        # the latest step that counted, carried forward: the off steps within hold_steps of an
+        # offset whose on block counted (its last on step counted) are held
+        last_counted = torch.cummax(torch.where(counted, steps, none), dim=0).values
+        offset_at = torch.cummax(torch.where(~on & torch.cat([torch.zeros(1, dtype=torch.bool), on[:-1]]),
+                                             steps, none), dim=0).values
+        held = ~on & (offset_at >= 0) & (last_counted == offset_at - 1) & (steps - offset_at < self.hold_steps)
+        return counted | held
 
     def sequence(self, images: torch.Tensor, on: torch.Tensor) -> torch.Tensor:
         """``(B, C, H, W)`` images -> ``(B, T, C, H, W)``: the image where ``on``, grey elsewhere."""

@@ -29,7 +29,7 @@ def test_help_documents_every_option(capsys):
     for option in ("--model", "--data", "--set", "--data-option", "--epochs", "--batch-size", "--lr", "--out",
                    "--strategy", "--devices", "--resume", "--overwrite", "--precision", "--tbptt",
                    "--activity-weight", "--recurrence-lr-factor", "--feedback-lr-factor", "--t-pre", "--pattern",
-                   "--reaction-time", "--save-pretrained", "examples:"):
+                   "--reaction-time", "--hold", "--save-pretrained", "examples:"):
         assert option in text, option
 
 
@@ -100,3 +100,9 @@ def test_save_pretrained_is_checked_before_training(tmp_path, capsys):
     assert main(["train", *TINY, "--out", str(out), "--save-pretrained", "taken", "--pretrained-root",
                  str(tmp_path / "data")]) == 2
     assert "already holds a model" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_bad_hold_names_the_option(tmp_path, capsys):
+    assert main(["train", *TINY, "--epochs", "1", "--hold", "-1", "--out", str(tmp_path / "run")]) == 2
+    assert "--hold=-1.0 is invalid: expected a finite number >= 0 (ms)" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()  # refused before anything was written

@@ -57,6 +57,37 @@ def test_reaction_time_and_latency_mask_steps_after_each_onset():
     assert q.valid_steps() == 4
 
 
+def test_hold_counts_a_memory_period_after_each_offset_of_a_counted_block():
+    # pattern 1101 over 8 steps after 1 grey step; the loss waits 1 step after each onset
+    p = Presentation(dt=2.0, t_pre=2.0, t_stim=16.0, pattern="1101", reaction_time=2.0, hold=3.0)
+    on = p.on_steps()
+    assert on.tolist() == [False, True, True, True, True, False, False, True, True]
+    assert p.hold_steps == 2  # ceil(3 / 2)
+    assert p.loss_mask(on).tolist() == [False, False, True, True, True, True, True, False, True]
+    # an on block too short to count is not held: nothing was learnt to remember
+    q = Presentation(dt=1.0, t_stim=8.0, pattern="1000", reaction_time=2.0, hold=4.0)
+    assert q.loss_mask(q.on_steps()).tolist() == [False] * 8
+    # without hold, the off steps never count
+    assert Presentation(dt=2.0, t_pre=2.0, t_stim=16.0, pattern="1101", reaction_time=2.0).loss_mask(on).tolist() \
+        == [False, False, True, True, True, False, False, False, True]
+    with pytest.raises(ValueError, match="hold must be >= 0 ms"):
+        Presentation(dt=1.0, t_stim=4.0, hold=-1.0)
+
+
+def test_training_with_a_memory_period_counts_the_held_steps(tiny):
+    from dynvision.training.module import DynVisionModule
+    from dynvision.validation import InvalidValueError
+
+    assert tiny.dt == 2.0 and tiny.input_dims[0] == 5  # 1 grey step, the image 2 steps, grey 2 steps
+    module = DynVisionModule(tiny, t_pre=2.0, t_stim=8.0, pattern="10", hold=2.0)
+    on = module.presentation.on_steps()
+    assert on.tolist() == [False, True, True, False, False]
+    # the latency (1 step) leaves the second on step; hold adds the first grey step after it
+    assert module.presentation.loss_mask(on).tolist() == [False, False, True, True, False]
+    with pytest.raises(InvalidValueError, match="hold=-2"):
+        DynVisionModule(tiny, t_pre=2.0, t_stim=8.0, pattern="10", hold=-2.0)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"t_pre": 3.0}, "not a multiple of dt"),
     ({"t_stim": 0.0}, "no stimulus step"),
