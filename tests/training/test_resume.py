@@ -44,6 +44,23 @@ def _checkpoint(path: Path) -> dict:
             "epoch": ckpt["epoch"], "step": ckpt["global_step"]}
 
 
+def _epochs_checkpointed(last: Path) -> int:
+    """Epochs saved in ``last`` (0 without it; a file still being written reads as not yet there)."""
+    try:
+        return _checkpoint(last)["epoch"] + 1 if last.exists() else 0
+    except Exception:  # noqa: BLE001 - torch.load of a half-written file: not saved yet
+        return -1
+
+
+def _wait_for_epochs(last: Path, epochs: int, proc: subprocess.Popen) -> bool:
+    """Wait until ``epochs`` epochs are checkpointed while ``proc`` runs; False if it ended first."""
+    while proc.poll() is None:
+        if _epochs_checkpointed(last) >= epochs:
+            return True
+        time.sleep(0.02)
+    return False
+
+
 def _assert_identical(a: dict, b: dict, what: str) -> None:
     assert (a["epoch"], a["step"]) == (b["epoch"], b["step"]), what
     assert a["weights"].keys() == b["weights"].keys()
@@ -64,27 +81,31 @@ def test_training_killed_at_random_points_resumes_bit_for_bit(tmp_path):
     assert proc.wait(timeout=600) == 0, proc.stderr.read()
     duration = (reference / "checkpoints" / "last.ckpt").stat().st_mtime - began  # the training itself
 
+    # Kill points are set in epochs, not seconds, so that a machine busier or idler than during
+    # the reference run still kills inside the training: the k-th kill waits until k epochs are
+    # checkpointed (0: before the first), then comes at a random time in the first part of the
+    # next epoch.
     rng = random.Random(20240611)
     out, kills, finished = tmp_path / "killed", [], False
     for _ in range(12):
         last = out / "checkpoints" / "last.ckpt"
-        done = _checkpoint(last)["epoch"] + 1 if last.exists() else 0
+        done = _epochs_checkpointed(last)
         extra = ["--resume", "last"] if last.exists() else ["--overwrite"] if out.exists() else []
         since = time.time_ns()
         proc = _start(out, *extra)
         started = _training_started(out, since, proc)
-        if len(kills) < 3 and started and done < EPOCHS:
-            # a random point within the training still to do (it takes about duration * left / EPOCHS)
-            time.sleep(rng.uniform(0.0, 0.9 * duration * (EPOCHS - done) / EPOCHS))
+        if len(kills) < 3 and started and done < EPOCHS - 1:
+            if _wait_for_epochs(last, max(done, len(kills)), proc):  # at least one epoch left after it
+                time.sleep(rng.uniform(0.0, 0.3 * duration / EPOCHS))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
-                kills.append(_checkpoint(last)["epoch"] + 1 if last.exists() else 0)
+                kills.append(_epochs_checkpointed(last))
                 continue
         assert proc.wait(timeout=600) == 0, proc.stderr.read()
         finished = True
         break
     print(f"killed with {kills} epochs checkpointed (of {EPOCHS}); reference training took {duration:.1f} s")
-    assert finished and len(kills) >= 2, kills
+    assert finished and len(kills) >= 2 and all(0 <= k < EPOCHS for k in kills), kills
     for name in ("last.ckpt", "best.ckpt"):
         _assert_identical(_checkpoint(out / "checkpoints" / name), _checkpoint(reference / "checkpoints" / name), name)
