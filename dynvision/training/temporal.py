@@ -9,12 +9,13 @@ shown, blank, shown, shown; optionally with the blocks shuffled per batch).
 It also says which steps the classification loss counts (the *loss mask*): a step counts when
 the image is on and at least ``max(reaction_time, latency)`` has passed since the latest
 onset, and, with ``hold`` > 0, in the first ``hold`` ms of grey after the image goes off (a
-memory period: the network must still name the digit it no longer sees). ``reaction_time`` (ms) is the "reaction-time mask" of DynVision: the network is
-not asked to know the answer right away. ``latency`` is how many steps the stimulus needs to
-reach the classifier (:func:`response_latency_steps`, the sum of the feedforward delays along
-the fastest path): while delays are still filling, an area reads its sources' resting output,
-so the logits of the first ``latency`` steps after an onset reflect the resting network (with
-a zero state: the classifier bias alone) and say nothing about the image.
+memory period: the network must still name the digit it no longer sees). ``reaction_time``
+(ms) is the "reaction-time mask" of DynVision: the network is not asked to know the answer
+right away. ``latency`` is how many steps the stimulus needs to reach the classifier
+(:func:`response_latency_steps`, the sum of the feedforward delays along the fastest path):
+while delays are still filling, an area reads its sources' resting output, so the logits of
+the first ``latency`` steps after an onset reflect the resting network (with a zero state: the
+classifier bias alone) and say nothing about the image.
 
 Example:
     >>> import torch
