@@ -38,7 +38,8 @@ from torch import nn
 from dynvision.layers.operations import default_operations
 from dynvision.models._builder import conv_size, scaled
 from dynvision.models._zoo import ZooConfig, resolve_taus, zoo_area
-from dynvision.models.base import InputStage, ModelState, RecurrentModel
+from dynvision.models.base import ModelState, RecurrentModel
+from dynvision.models.input_stage import InputStage
 from dynvision.models.config import _forms, param
 from dynvision.models.registry import register_model
 

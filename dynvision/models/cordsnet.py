@@ -52,7 +52,8 @@ from dynvision.dynamics import delay_steps
 from dynvision.layers.area import DynamicArea
 from dynvision.models._builder import conv_size, scaled
 from dynvision.models._zoo import ZooConfig, resolve_taus, zoo_area
-from dynvision.models.base import InputStage, ModelState, RecurrentModel
+from dynvision.models.base import ModelState, RecurrentModel
+from dynvision.models.input_stage import InputStage
 from dynvision.models.config import _recurrences, param
 from dynvision.models.registry import register_model
 from dynvision.registry import check_choice

@@ -44,7 +44,8 @@ from torch import nn
 
 from dynvision.models._builder import conv_size, scaled
 from dynvision.models._zoo import ZooConfig, group_norm, resolve_taus, zoo_area
-from dynvision.models.base import InputStage, RecurrentModel
+from dynvision.models.base import RecurrentModel
+from dynvision.models.input_stage import InputStage
 from dynvision.models.config import _recurrences, param
 from dynvision.models.registry import register_model
 

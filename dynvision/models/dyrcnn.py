@@ -26,7 +26,8 @@ from dynvision.layers.gain import MODES as GAIN_MODES
 from dynvision.layers.gain import AdaptiveGain
 from dynvision.layers.retina import Retina
 from dynvision.models._builder import AreaSpec, build_areas, scaled
-from dynvision.models.base import InputStage, RecurrentModel
+from dynvision.models.base import RecurrentModel
+from dynvision.models.input_stage import InputStage
 from dynvision.config import same_as
 from dynvision.layers.config import AreaConfig
 from dynvision.layers.connections import RESAMPLE_MODES
