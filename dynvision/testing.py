@@ -131,7 +131,7 @@ class _Recurrence:
         self.kind, self.channels, self.size = kind, channels, tuple(size)
         p = prefix + "recurrence."
         get = sd.get
-        if kind == "self":
+        if kind in ("self", "scalar"):  # one weight per channel, or one for the area: broadcast
             self.w, self.b = sd[p + "weight"], get(p + "bias")
         elif kind in ("full", "depthwise", "pointwise"):
             self.w, self.b = sd[p + "conv.weight"], get(p + "conv.bias")
@@ -159,7 +159,7 @@ class _Recurrence:
         k = self.kind
         if k == "none":
             return torch.zeros_like(h)
-        if k == "self":
+        if k in ("self", "scalar"):
             out = h * self.w.view(1, -1, 1, 1)
             out = out + self.b.view(1, -1, 1, 1) if (bias and self.b is not None) else out
         elif k == "full":

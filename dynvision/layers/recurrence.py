@@ -10,6 +10,8 @@ type           connectivity                          parameters
 ============== ===================================== =========================================
 none           no recurrence                         0
 self           each unit to itself, weight/channel   C
+scalar         each unit to itself, one weight       1
+               for the area (DynVision's ``self``)
 full           k x k conv across all channels        C_out * C_in * k^2
 depthwise      k x k conv within each channel        C * k^2
 pointwise      1 x 1 conv across channels            C_out * C_in
@@ -20,7 +22,7 @@ local          topographic: on the cortical sheet,   number of distinct squared 
 localdepthwise local, then depthwise k x k           local + C * k^2
 ============== ===================================== =========================================
 
-Per-channel types (self, depthwise, local, localdepthwise) need ``C_out == C_in``.
+Per-channel types (self, scalar, depthwise, local, localdepthwise) need ``C_out == C_in``.
 """
 
 from __future__ import annotations
@@ -112,6 +114,23 @@ class SelfRecurrence(Recurrence):
     def forward(self, h):
         out = h * self.weight.view(1, -1, 1, 1)
         return out if self.bias is None else out + self.bias.view(1, -1, 1, 1)
+
+
+@_register("scalar")
+class ScalarRecurrence(Recurrence):
+    """Each unit excites (or inhibits) itself with one weight for the whole area: DynVision
+    0.1.0's ``self`` recurrence (its ``SelfConnection``)."""
+
+    per_channel = True
+
+    def __init__(self, in_channels, out_channels, kernel_size=3, size=None, bias=False, init_scale=0.5):
+        super().__init__(in_channels, out_channels, kernel_size, size, bias, init_scale)
+        self.weight = nn.Parameter(torch.empty(1).uniform_(-init_scale, init_scale))
+        self.bias = nn.Parameter(torch.zeros(1)) if bias else None
+
+    def forward(self, h):
+        out = h * self.weight
+        return out if self.bias is None else out + self.bias
 
 
 @_register("full")
@@ -251,6 +270,7 @@ def expected_parameters(kind: str, c_in: int, c_out: int, k: int) -> int:
     return {
         "none": 0,
         "self": c_out,
+        "scalar": 1,
         "full": c_out * c_in * k * k,
         "depthwise": c_in * k * k,
         "pointwise": c_out * c_in,

@@ -12,8 +12,8 @@ What DynVision computes, and the dynvision option that reproduces it:
 - ``r <- relu(r + dt/tau (drive - r))`` per area, one time constant per area read from the
   state dict: ``dynamics="dynvision"`` (its own fixed step, whatever ``integrator`` says).
 - The raw input, not normalised: ``normalize_input=False``.
-- Recurrent convolutions with biases (when ``bias=True``): ``recurrence_bias``; the ``self``
-  type's single weight and bias are spread over the channels.
+- Recurrent convolutions with biases (when ``bias=True``): ``recurrence_bias``; DynVision's
+  ``self`` type, one weight and one bias for the whole layer, is dynvision's ``scalar``.
 - Skip and feedback 1 x 1 convolutions with biases, nearest-neighbour resampling down and up:
   ``connection_bias=True, connection_resample="nearest"``.
 - Before a source has emitted, DynVision reads ``None`` and leaves the term out (no recurrent
@@ -336,6 +336,7 @@ def build_config(options, steps, state_dict, layers: Mapping[str, str]) -> dict[
     dt = float(options["dt"])
     bias = _flag(options, "bias")
     kind = str(options["recurrence_type"]).lower() if steps["recurrence"] else "none"
+    kind = OUR_RECURRENCE.get(kind, kind)
     return dict(
         n_classes=int(n_classes), input_dims=dims, dt_ms=dt,
         tau_ms={area: _tau_of(state_dict, layer, options["tau"]) for area, layer in layers.items()},
@@ -350,6 +351,9 @@ def build_config(options, steps, state_dict, layers: Mapping[str, str]) -> dict[
 # DynVision's connection modules and the layer each reads (dyrcnn.py of 0.1.0)
 SOURCES = {"addskip_V4": "V1", "addskip_IT": "V2", "addfeedback_V1": "V4", "addfeedback_V2": "IT",
            "addskip_layer2": "layer1", "addfeedback_layer1": "layer2"}
+
+# DynVision's ``self`` is one weight (and bias) for the whole layer: dynvision's ``scalar``
+OUR_RECURRENCE = {"self": "scalar"}
 
 RECURRENCE_KEYS = {
     "full": {"conv.weight": "conv.weight", "conv.bias": "conv.bias"},
@@ -381,11 +385,9 @@ def translate(state_dict, model, layers: Mapping[str, str], options, steps) -> d
         if f"areas.{area}.conv.bias" in ours:
             take(f"{layer}.conv.bias", f"areas.{area}.conv.bias")
         if steps["recurrence"]:
-            channels = ours[f"areas.{area}.conv.weight"].shape[0]
-            spread = (lambda v: v.reshape(1).expand(channels).clone()) if kind == "self" else None
             for theirs, mine in RECURRENCE_KEYS[kind].items():
                 if f"areas.{area}.recurrence.{mine}" in ours:
-                    take(f"{layer}.recurrence.{theirs}", f"areas.{area}.recurrence.{mine}", spread)
+                    take(f"{layer}.recurrence.{theirs}", f"areas.{area}.recurrence.{mine}")
         if f"areas.{area}.log_tau" in ours:
             out[f"areas.{area}.log_tau"] = torch.tensor(math.log(_tau_of(state_dict, layer, options["tau"])))
     for i, conn in enumerate(model.connections):

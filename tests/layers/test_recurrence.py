@@ -12,7 +12,7 @@ TYPES = RECURRENCES.list()
 
 
 def test_all_documented_types_are_registered():
-    assert set(TYPES) == {"none", "self", "full", "depthwise", "pointwise", "depthpointwise",
+    assert set(TYPES) == {"none", "self", "scalar", "full", "depthwise", "pointwise", "depthpointwise",
                           "pointdepthwise", "local", "localdepthwise"}
 
 
@@ -31,10 +31,28 @@ def test_channel_mixing_types_change_channels(kind):
     assert sum(p.numel() for p in rec.parameters()) == expected_parameters(kind, 6, 4, 3)
 
 
-@pytest.mark.parametrize("kind", ["self", "depthwise", "local", "localdepthwise"])
+@pytest.mark.parametrize("kind", ["self", "scalar", "depthwise", "local", "localdepthwise"])
 def test_per_channel_types_refuse_channel_change(kind):
     with pytest.raises(ValueError, match=rf"{kind}.*6 -> 4.*recurrence_target='output'"):
         make_recurrence(kind, 6, 4, kernel_size=3, size=(5, 5))
+
+
+def test_scalar_is_self_with_one_weight_for_every_channel():
+    """DynVision's ``self``: every unit of the area feeds back onto itself with the same weight."""
+    scalar = make_recurrence("scalar", 5, 5, bias=True)
+    per_channel = make_recurrence("self", 5, 5, bias=True)
+    with torch.no_grad():
+        scalar.weight.fill_(0.3)
+        scalar.bias.fill_(-0.1)
+        per_channel.weight.fill_(0.3)
+        per_channel.bias.fill_(-0.1)
+    h = torch.randn(2, 5, 4, 4)
+    torch.testing.assert_close(scalar(h), 0.3 * h - 0.1)
+    torch.testing.assert_close(scalar(h), per_channel(h))
+    with torch.no_grad():
+        per_channel.weight[2] = 0.7  # per channel can differ; scalar has nothing to differ with
+    assert not torch.allclose(scalar(h), per_channel(h))
+    assert [p.numel() for p in scalar.parameters()] == [1, 1]
 
 
 def test_unknown_type_lists_valid():

@@ -212,3 +212,13 @@ def test_checkpoints_with_arbitrary_objects_are_not_unpickled(tmp_path):
     reference = np.load(FIXTURE / "x2_checkpoint.npz")["logits"]
     with torch.no_grad():
         assert relative(model(input_for("x2_checkpoint")), reference) < RTOL
+
+
+def test_dynvision_self_recurrence_is_one_weight_per_area():
+    """DynVision's ``self`` type has one weight and one bias per layer: dynvision's ``scalar``,
+    so a converted model trains with DynVision's parametrisation, not one weight per channel."""
+    name = next(n for n, c in CONFIGS.items() if c["kwargs"].get("recurrence_type") == "self")
+    model = model_for(name)
+    assert dynvision.models.base.config_dict(model)["recurrence_type"] == "scalar"
+    for area in model.areas.values():
+        assert [p.numel() for p in area.recurrence.parameters()] == [1, 1]

@@ -27,6 +27,7 @@ CASES = [
     dict(input_gain=2.0, tau_gain=20.0, adaptation=1.5, tau_adaptation=10.0, tff=2.0),
     dict(adaptation=1.0, tau_adaptation=8.0, integrator="euler", tau={k: 2 * v for k, v in TAUS.items()}),
     dict(recurrence_bound=0.5, recurrence_type="self"),
+    dict(recurrence_bound=0.5, recurrence_type="scalar", feedback=True, tfb=2.0),
     dict(normalization=2.0, tau_normalization_ms=6.0, adaptation=0.5, adaptation_mode="subtractive", tff=2.0),
     dict(normalization=1.0, integrator="exponential", feedback=True, tfb=4.0, skip=False),
     dict(recurrence_sign="excitatory", recurrence_type="depthpointwise", recurrence_bound=0.8),
