@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[1] / "dynvision",
                         help="data root to save into (default: the package, dynvision/pretrained/<name>)")
     parser.add_argument("--name", default=NAME, help=f"pretrained name (default: {NAME})")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the initial weights and the batch order (default: 0, the shipped models; "
+                             "the data split stays the same)")
     parser.add_argument("--min-accuracy", type=float, default=0.0,
                         help="refuse to save if the test accuracy (acc_valid) is lower")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -96,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.limit_batches else {}
     start = time.time()
     result = train(MODEL, model_kwargs, DATA, data_kwargs=DATA_KWARGS, max_epochs=args.epochs,
-                   batch_size=args.batch_size, out_dir=args.out, num_threads=args.threads, seed=0,
+                   batch_size=args.batch_size, out_dir=args.out, num_threads=args.threads, seed=args.seed,
                    trainer_kwargs=limits, **training_settings)
     minutes = (time.time() - start) / 60
     metrics = {k[len("test/"):]: v for k, v in result.metrics.items() if k.startswith("test/")}
@@ -106,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"test accuracy {metrics.get('acc_valid')} < {args.min_accuracy}: not saved", file=sys.stderr)
         return 1
     training = {"data": DATA, "data_kwargs": DATA_KWARGS, "presentation": asdict(result.presentation),
-                "settings": training_settings, "epochs": args.epochs, "batch_size": args.batch_size, "seed": 0,
+                "settings": training_settings, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
                 "threads": args.threads, "command": "python scripts/train_default.py " + " ".join(argv or sys.argv[1:])}
     folder = save_pretrained(result.model, args.name, metrics, root=args.root, training=training, overwrite=True)
     print(f"saved to {folder}")
