@@ -29,7 +29,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import xarray as xr
@@ -485,5 +485,31 @@ def markdown_table(rows: list[Check]) -> str:
     return "\n".join(lines)
 
 
+def runs_table(runs: Mapping[str, Sequence[Check]]) -> str:
+    """Which phenomena hold in each of several runs (e.g. training seeds) as a Markdown table.
+
+    One row per phenomenon, one column per run, and a last column counting the runs in which it
+    holds; the last row counts the phenomena each run shows. Every run must have checked the same
+    phenomena in the same order.
+    """
+    if not runs:
+        raise ValueError("runs_table needs at least one run")
+    labels = list(runs)
+    names = [r.phenomenon for r in runs[labels[0]]]
+    for label in labels[1:]:
+        other = [r.phenomenon for r in runs[label]]
+        if other != names:
+            raise ValueError(f"run {label!r} checked other phenomena than {labels[0]!r}: "
+                             f"{sorted(set(other) ^ set(names))}")
+    lines = ["| phenomenon | " + " | ".join(labels) + " | runs |", "|---|" + "---|" * (len(labels) + 1)]
+    for i, name in enumerate(names):
+        held = [bool(runs[label][i].holds) for label in labels]
+        cells = [name, *("yes" if h else "**no**" for h in held), f"{sum(held)} of {len(labels)}"]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    totals = [f"{sum(bool(r.holds) for r in runs[label])} of {len(names)}" for label in labels]
+    lines.append("| **phenomena held** | " + " | ".join(totals) + " | |")
+    return "\n".join(lines)
+
+
 __all__ = ["PHENOMENA", "SETTINGS", "Check", "check_phenomena", "decay_time", "greater", "markdown_table",
-           "nr_against_line", "per_image"]
+           "nr_against_line", "per_image", "runs_table"]

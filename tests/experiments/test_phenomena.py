@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 
 from dynvision.analysis import naka_rushton
-from dynvision.experiments.phenomena import Check, _p2p1, decay_time, greater, markdown_table, nr_against_line
+from dynvision.experiments.phenomena import Check, _p2p1, decay_time, greater, markdown_table, nr_against_line, runs_table
 
 
 def _images(values):
@@ -155,3 +155,18 @@ def test_the_checks_leave_time_after_offset_to_measure_decay(monkeypatch):
     with pytest.raises(StopIteration):
         check_phenomena("dyrcnnx4-digits", n_images=2)
     assert calls["response"]["t_post"] >= 300 and calls["response"]["n_images"] == 2
+
+
+def test_runs_table_marks_each_run_and_counts_both_ways():
+    def run(*held):
+        return [Check(name, "m", {}, h, "c") for name, h in zip(("early V1", "adapts", "larger | w"), held)]
+
+    table = runs_table({"seed 0": run(True, True, False), "seed 1": run(True, False, False),
+                        "seed 2": run(False, True, False)}).splitlines()
+    assert table[0] == "| phenomenon | seed 0 | seed 1 | seed 2 | runs |"
+    assert table[2] == "| early V1 | yes | yes | **no** | 2 of 3 |"
+    assert table[3] == "| adapts | yes | **no** | yes | 2 of 3 |"
+    assert table[4] == r"| larger \| w | **no** | **no** | **no** | 0 of 3 |"  # a pipe stays in its cell
+    assert table[5] == "| **phenomena held** | 2 of 3 | 1 of 3 | 1 of 3 | |"
+    with pytest.raises(ValueError, match=r"'seed 1' checked other phenomena than 'seed 0'"):
+        runs_table({"seed 0": run(True, True, True), "seed 1": run(True, True)})
