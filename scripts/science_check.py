@@ -27,13 +27,15 @@ import re
 from pathlib import Path
 
 
-def _replace_between(path: Path, marker: str, text: str) -> bool:
-    """Replace what lies between ``<!-- marker:start -->`` and ``<!-- marker:end -->``; False if no markers."""
-    content = path.read_text()
+def _replace_between(path: Path, marker: str, text: str | None) -> bool:
+    """Replace what lies between ``<!-- marker:start -->`` and ``<!-- marker:end -->`` (``text=None``:
+    only look); False if the file lacks the markers."""
+    content = path.read_text() if path.is_file() else ""
     pattern = re.compile(rf"(<!-- {marker}:start -->\n)(?:.*?\n)?(<!-- {marker}:end -->)", re.S)
     if not pattern.search(content):
         return False
-    path.write_text(pattern.sub(lambda m: m.group(1) + text + "\n" + m.group(2), content))
+    if text is not None:
+        path.write_text(pattern.sub(lambda m: m.group(1) + text + "\n" + m.group(2), content))
     return True
 
 
@@ -58,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     labels = [lab.strip() for lab in args.labels.split(",")] if args.labels else models
     if len(labels) != len(models) or len(set(labels)) != len(labels):
         parser.error(f"--labels needs {len(models)} distinct names (one per --model), got {labels}")
+    marker = "phenomena-runs" if len(models) > 1 else "phenomena"
+    if args.readme and not _replace_between(Path(args.readme), marker, None):  # checked before the runs
+        parser.error(f"{args.readme} has no <!-- {marker}:start --> ... <!-- {marker}:end --> markers")
 
     import torch
 
@@ -87,21 +92,18 @@ def main(argv: list[str] | None = None) -> int:
     if len(models) > 1:
         table = runs_table(runs)
         print("\n" + table)
-        marker = "phenomena-runs"
         command = " ".join(["python scripts/science_check.py", "--model", args.model, "--compare", args.compare,
                             *(["--labels", f"'{args.labels}'"] if args.labels else [])])
         text = f"Measured with {args.n_images} images per condition (`{command}`):\n\n" + table
     else:
-        marker = "phenomena"
         compare = compares[0]
         header = f"`{models[0]}`" + (f" compared with `{compare}`" if compare else "")
         text = f"Measured on {header} with {args.n_images} images per condition " \
                f"(`python scripts/science_check.py`):\n\n" + markdown_table(runs[labels[0]])
     if args.readme:
-        path = Path(args.readme)
-        if not _replace_between(path, marker, text):
-            parser.error(f"{path} has no <!-- {marker}:start --> ... <!-- {marker}:end --> markers")
-        print(f"updated the table in {path}")
+        if not _replace_between(Path(args.readme), marker, text):
+            parser.error(f"{args.readme} lost its <!-- {marker}:start --> ... <!-- {marker}:end --> markers")
+        print(f"updated the table in {args.readme}")
     return 0
 
 

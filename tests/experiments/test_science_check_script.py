@@ -62,3 +62,13 @@ def test_bad_arguments_are_refused_before_any_run(script, capsys, argv, message)
         module.main([*argv, "--out", str(tmp / "out")])
     assert message in capsys.readouterr().err
     assert calls == []
+
+
+def test_a_readme_without_the_markers_is_refused_before_any_run(script, capsys):
+    module, calls, readme, tmp = script
+    readme.write_text(README.replace("<!-- phenomena-runs:end -->\n", ""))
+    with pytest.raises(SystemExit):
+        module.main(["--model", "dyrcnnx4-digits,dyrcnnx4-digits-self", "--compare", "none", "--readme", str(readme),
+                     "--out", str(tmp / "out")])
+    assert "has no <!-- phenomena-runs:start --> ... <!-- phenomena-runs:end --> markers" in capsys.readouterr().err
+    assert calls == [] and readme.read_text() == README.replace("<!-- phenomena-runs:end -->\n", "")
