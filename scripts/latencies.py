@@ -14,8 +14,8 @@ Usage: .venv/bin/python scripts/latencies.py [--model NAME] [--n-images 8] [--re
 from __future__ import annotations
 
 import argparse
-import re
-from pathlib import Path
+
+from _readme import replace_between  # scripts/_readme.py, beside this script
 
 PRIMATE_ONSET_MS = {"V1": "40–70", "V2": "70–85", "V4": "90–105", "IT": "100–130"}
 """Typical onset latencies in the macaque (Schmolesky et al. 1998; Nowak & Bullier 1997)."""
@@ -60,13 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     table = markdown(rows)
     print(table)
     if args.readme:
-        path = Path(args.readme)
-        text = path.read_text()
-        pattern = re.compile(r"(<!-- latencies:start -->\n)(?:.*?\n)?(<!-- latencies:end -->)", re.S)
-        if not pattern.search(text):
-            raise SystemExit(f"{path} has no <!-- latencies:start --> ... <!-- latencies:end --> markers")
-        path.write_text(pattern.sub(lambda m: m.group(1) + table + "\n" + m.group(2), text))
-        print(f"updated {path}")
+        if not replace_between(args.readme, "latencies", table):
+            raise SystemExit(f"{args.readme} has no <!-- latencies:start --> ... <!-- latencies:end --> markers")
+        print(f"updated {args.readme}")
     return 0
 
 

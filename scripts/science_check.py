@@ -26,17 +26,7 @@ import json
 import re
 from pathlib import Path
 
-
-def _replace_between(path: Path, marker: str, text: str | None) -> bool:
-    """Replace what lies between ``<!-- marker:start -->`` and ``<!-- marker:end -->`` (``text=None``:
-    only look); False if the file lacks the markers."""
-    content = path.read_text() if path.is_file() else ""
-    pattern = re.compile(rf"(<!-- {marker}:start -->\n)(?:.*?\n)?(<!-- {marker}:end -->)", re.S)
-    if not pattern.search(content):
-        return False
-    if text is not None:
-        path.write_text(pattern.sub(lambda m: m.group(1) + text + "\n" + m.group(2), content))
-    return True
+from _readme import replace_between  # scripts/_readme.py, beside this script
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(labels) != len(models) or len(set(labels)) != len(labels):
         parser.error(f"--labels needs {len(models)} distinct names (one per --model), got {labels}")
     marker = "phenomena-runs" if len(models) > 1 else "phenomena"
-    if args.readme and not _replace_between(Path(args.readme), marker, None):  # checked before the runs
+    if args.readme and not replace_between(Path(args.readme), marker, None):  # checked before the runs
         parser.error(f"{args.readme} has no <!-- {marker}:start --> ... <!-- {marker}:end --> markers")
 
     import torch
@@ -101,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         text = f"Measured on {header} with {args.n_images} images per condition " \
                f"(`python scripts/science_check.py`):\n\n" + markdown_table(runs[labels[0]])
     if args.readme:
-        if not _replace_between(Path(args.readme), marker, text):
+        if not replace_between(Path(args.readme), marker, text):
             parser.error(f"{args.readme} lost its <!-- {marker}:start --> ... <!-- {marker}:end --> markers")
         print(f"updated the table in {args.readme}")
     return 0

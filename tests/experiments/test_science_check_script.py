@@ -15,6 +15,7 @@ README = "intro\n<!-- phenomena:start -->\nold\n<!-- phenomena:end -->\n<!-- phe
 
 @pytest.fixture
 def script(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))  # as when run: the script's folder is on the path
     spec = importlib.util.spec_from_file_location("science_check", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -45,7 +45,7 @@ def _checkpoint(path: Path) -> dict:
 
 
 def _epochs_checkpointed(last: Path) -> int:
-    """Epochs saved in ``last`` (0 without it; a file still being written reads as not yet there)."""
+    """Epochs saved in ``last``: 0 without it, -1 while it cannot be read (being written)."""
     try:
         return _checkpoint(last)["epoch"] + 1 if last.exists() else 0
     except Exception:  # noqa: BLE001 - torch.load of a half-written file: not saved yet
